@@ -1,0 +1,1 @@
+"""The sample FastAPI service that deployer deploys: auth, users, items, health and metrics."""
