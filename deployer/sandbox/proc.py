@@ -23,12 +23,13 @@ def run(argv: Sequence[str], *, input: str | None = None, check: bool = True) ->
 
 
 def start_time(pid: int) -> int | None:
-    """The kernel start time of `pid` (field 22 of /proc/PID/stat), None if it is gone."""
+    """The kernel start time of `pid` (field 22 of /proc/PID/stat); None if gone or a zombie."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return int(stat.rsplit(")", 1)[1].split()[19])
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] in ("Z", "X") else int(fields[19])
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ def spawn(
         for group in cgroups:
             (group / "cgroup.procs").write_text(str(os.getpid()))
 
+    for pid in list(_REAPABLE):  # collect children that others already stopped
+        _reap(pid)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         child = subprocess.Popen(
@@ -69,7 +72,7 @@ def spawn(
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env={**os.environ, **(env or {})},
-            preexec_fn=enter_cgroups if cgroups else None,  # noqa: PLW1509
+            preexec_fn=enter_cgroups if cgroups else None,
         )
     started = start_time(child.pid)
     if started is None:
@@ -82,9 +85,10 @@ _REAPABLE: dict[int, subprocess.Popen] = {}
 
 
 def _reap(pid: int) -> None:
-    child = _REAPABLE.pop(pid, None)
-    if child is not None:
-        child.poll()
+    """Collect the exit status of a child that has ended (no zombie left behind)."""
+    child = _REAPABLE.get(pid)
+    if child is not None and child.poll() is not None:
+        del _REAPABLE[pid]
 
 
 def stop(proc: Proc, timeout: float = 10.0) -> None:
