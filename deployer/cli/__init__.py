@@ -40,13 +40,7 @@ def root(
 
 
 for _name in GROUPS:
-    try:
-        _module = importlib.import_module(f"deployer.cli.{_name}")
-    except ModuleNotFoundError as exc:  # a group not written yet
-        if exc.name != f"deployer.cli.{_name}":
-            raise
-        continue
-    _module.register(app)
+    importlib.import_module(f"deployer.cli.{_name}").register(app)
 
 
 def main() -> None:

@@ -1,0 +1,41 @@
+"""`deployer package`: build the release artifact and the platform packages, reproducibly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def package(
+    src: Path = typer.Option(Path("app"), "--src", help="App source directory."),
+    out: Path = typer.Option(Path("dist"), "--out", help="Output directory."),
+    only: list[str] = typer.Option(
+        [], "--only", help="Build only this kind: source, cloudrun or appservice (repeatable)."
+    ),
+    templates: Path = typer.Option(
+        None, "--templates", help="Directory with Dockerfile and appservice-startup.sh."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Build the source artifact (VM releases), the Cloud Run build context and the App Service
+    zip. Same source -> same sha256; the hash is each artifact's identity."""
+    import json
+
+    from deployer.artifact import ArtifactError
+    from deployer.package import KINDS, TEMPLATES, build_all
+
+    try:
+        built = build_all(src, out, tuple(only) or KINDS, templates or TEMPLATES)
+    except (ArtifactError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if as_json:
+        typer.echo(json.dumps({kind: item.to_dict() for kind, item in built.items()}, indent=2))
+        return
+    for kind, item in built.items():
+        typer.echo(f"{kind:<11} {item.sha256}  {item.path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("package")(package)

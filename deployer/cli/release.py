@@ -1,0 +1,357 @@
+"""`deployer deploy | rollback | releases | unlock | promote | status | logs` for a stage.
+
+A stage is a name in deployer.toml (see `deployer.config`). Heavy imports stay inside the
+commands. Exit codes: 0 ok (also a no-op), 2 invalid input, 3 connection or host-key failure,
+4 a phase failed (the previous release keeps serving), 5 refused (lock held, unhealthy source).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+EXIT_INPUT, EXIT_CONNECT, EXIT_FAILED, EXIT_REFUSED = 2, 3, 4, 5
+
+CONFIG_OPT = typer.Option(None, "--config", help="deployer.toml to read (default ./deployer.toml).")
+STAGE_ARG = typer.Argument(..., help="Stage name in deployer.toml.")
+
+
+def _target(stage: str, config_file: Path | None, source: Path | None = None):  # -> Target
+    from deployer.cli.bootstrap import build
+
+    app = {"source": str(source)} if source else None
+    return build(None, stage=stage, config_file=config_file, app=app)
+
+
+def _fail(code: int, message: str) -> typer.Exit:
+    typer.secho(message, fg="red", err=True)
+    return typer.Exit(code)
+
+
+def _connect(t):  # -> Remote
+    from deployer.remote import Remote
+
+    return Remote(t).connect()
+
+
+def _guard(fn):
+    """Turn bad input and connection failures into clean messages and exit codes."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from deployer.remote import RemoteError
+        from deployer.target import TargetError
+
+        try:
+            return fn(*args, **kwargs)
+        except TargetError as exc:
+            raise _fail(EXIT_INPUT, f"invalid input: {exc}") from None
+        except RemoteError as exc:
+            raise _fail(EXIT_CONNECT, f"connection failed: {exc}") from None
+
+    return wrapper
+
+
+def _print_phase(console, result) -> None:
+    from rich.markup import escape
+
+    style = {"ok": "green", "failed": "bold red", "skipped": "dim"}.get(result.status, "")
+    line = f"[{style}]{result.status:>8}[/] {result.name:<8} {result.seconds:6.2f}s"
+    if result.detail and result.status != "failed":
+        line += "  " + escape(result.detail)
+    console.print(line, highlight=False, soft_wrap=True)
+
+
+def run_release(
+    t, *, action: str, artifact=None, rollback_to: str = "", message: str = "", keep: int = 5
+) -> int:
+    """Run a deploy or rollback on target ``t`` with live phase output; return the exit code."""
+    import time
+
+    from rich.console import Console
+    from rich.markup import escape
+
+    from deployer.release.lifecycle import Run
+    from deployer.release.lock import LockHeld
+
+    console = Console()
+    what = f"artifact {artifact.sha256[:12]} ({artifact.version})" if artifact else "rollback"
+    console.print(f"[bold]{action}[/] {t.app.name} -> {t.stage} ({t.url})  {what}")
+    start = time.monotonic()
+    with _connect(t) as remote:
+        run = Run(
+            remote,
+            t,
+            action=action,
+            artifact=artifact,
+            rollback_to=rollback_to,
+            message=message,
+            keep=keep,
+            report=lambda r: _print_phase(console, r),
+        )
+        outcome = run.execute()
+    seconds = time.monotonic() - start
+    if outcome.ok:
+        done = outcome.stopped or f"{run.release_id} is live"
+        console.print(f"[bold green]{escape(done)}[/] in {seconds:.2f}s", highlight=False)
+        return 0
+    err = outcome.error
+    if isinstance(err.__cause__, LockHeld):
+        console.print(f"[bold red]refused:[/] {escape(err.message)}", highlight=False)
+        return EXIT_REFUSED
+    console.print(
+        f"[bold red]{action} failed in phase {err.phase}:[/] {escape(err.message)}", highlight=False
+    )
+    if err.tail:
+        console.print(escape(err.tail), style="red", highlight=False)
+    if run.release_id and err.phase != "lock":
+        console.print(f"release {run.release_id} marked bad; the previous release keeps serving")
+    return EXIT_FAILED
+
+
+def _artifact(t):  # -> Artifact
+    from deployer.artifact import build_source_artifact
+    from deployer.cli.bootstrap import artifact_dir, check_source
+
+    check_source(t)
+    return build_source_artifact(t.app.source, artifact_dir())
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @_guard
+    def deploy(
+        stage: str = STAGE_ARG,
+        source: Path = typer.Option(None, help="App source directory (default: the stage's)."),
+        message: str = typer.Option("", "--message", "-m", help="Why (kept in lock and audit)."),
+        keep: int = typer.Option(5, help="Release directories to keep (>= 2)."),
+        config_file: Path = CONFIG_OPT,
+    ) -> None:
+        """Ship the app source to STAGE: health-gated switch, previous release kept on failure."""
+        if keep < 2:
+            raise _fail(EXIT_INPUT, "invalid input: --keep must be at least 2")
+        t = _target(stage, config_file, source)
+        artifact = _artifact(t)
+        code = run_release(t, action="deploy", artifact=artifact, message=message, keep=keep)
+        raise typer.Exit(code)
+
+    @app.command()
+    @_guard
+    def rollback(
+        stage: str = STAGE_ARG,
+        release: str = typer.Argument("", help="Release id (default: the previous good one)."),
+        message: str = typer.Option("", "--message", "-m", help="Why (kept in lock and audit)."),
+        config_file: Path = CONFIG_OPT,
+    ) -> None:
+        """Switch STAGE back to a previous good release (health-gated, no downtime)."""
+        from deployer.release.layout import check_release_id
+
+        if release:
+            try:
+                check_release_id(release)
+            except ValueError as exc:
+                raise _fail(EXIT_INPUT, f"invalid input: {exc}") from None
+        t = _target(stage, config_file)
+        raise typer.Exit(run_release(t, action="rollback", rollback_to=release, message=message))
+
+    @app.command()
+    @_guard
+    def releases(stage: str = STAGE_ARG, config_file: Path = CONFIG_OPT) -> None:
+        """List STAGE's releases: id, version, commit, time, who, status."""
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+
+        from deployer.release.layout import Layout
+        from deployer.release.state import read_state
+
+        t = _target(stage, config_file)
+        with _connect(t) as remote:
+            state = read_state(remote, Layout(t.app.name))
+        table = Table("id", "version", "commit", "time", "who", "status", "note")
+        style = {"current": "bold green", "bad": "red"}
+        for rel in reversed(state.ledger.releases):
+            cells = (rel.id, rel.version, rel.commit[:10], rel.time, rel.who)
+            status = Text(rel.status, style=style.get(rel.status, ""))
+            table.add_row(*(Text(c) for c in cells), status, Text(rel.note[:60]))
+        console = Console()
+        if not console.is_terminal:  # pipes and CI logs: never truncate ids
+            console.width = 200
+        console.print(table)
+        if state.holder:
+            console.print(f"locked by {state.holder.describe()}", style="yellow")
+
+    @app.command()
+    @_guard
+    def unlock(
+        stage: str = STAGE_ARG,
+        yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+        config_file: Path = CONFIG_OPT,
+    ) -> None:
+        """Remove STAGE's deploy lock (after checking who holds it)."""
+        from deployer.release.audit import AuditEntry
+        from deployer.release.layout import Layout
+        from deployer.release.state import append_audit, force_unlock, read_state
+
+        t = _target(stage, config_file)
+        layout = Layout(t.app.name)
+        with _connect(t) as remote:
+            holder = read_state(remote, layout).holder
+            if holder is None:
+                typer.echo(f"{stage} is not locked")
+                return
+            typer.echo(f"{stage} is locked by {holder.describe()}")
+            if not yes and not typer.confirm("Remove the lock?", default=False):
+                raise typer.Exit(1)
+            removed = force_unlock(remote, layout)
+            detail = f"removed lock of {removed.describe()}" if removed else "lock already gone"
+            append_audit(remote, layout, AuditEntry("unlock", "ok", detail=detail))
+        typer.echo(f"unlocked {stage}")
+
+    @app.command()
+    @_guard
+    def promote(
+        src: str = typer.Argument(..., help="Stage whose running artifact is promoted."),
+        dst: str = typer.Argument(..., help="Stage that receives it."),
+        message: str = typer.Option("", "--message", "-m", help="Why (kept in lock and audit)."),
+        stacks_dir: Path = typer.Option(
+            None, help="Where Pulumi.<stack>.yaml live (default: deployer.toml's directory)."
+        ),
+        config_file: Path = CONFIG_OPT,
+    ) -> None:
+        """Deploy to DST exactly the artifact (same sha256) SRC runs; refuse if SRC is unhealthy
+        or DST is locked."""
+        raise typer.Exit(_promote(src, dst, message, stacks_dir, config_file))
+
+    @app.command()
+    @_guard
+    def status(stage: str = STAGE_ARG, config_file: Path = CONFIG_OPT) -> None:
+        """Current release, health, unit state, certificate expiry, disk free, last deploys."""
+        raise typer.Exit(_status(stage, config_file))
+
+    @app.command()
+    @_guard
+    def logs(
+        stage: str = STAGE_ARG,
+        follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
+        lines: int = typer.Option(100, "--lines", "-n", help="Number of lines to show."),
+        config_file: Path = CONFIG_OPT,
+    ) -> None:
+        """The app unit's journal on STAGE (every release instance)."""
+        import contextlib
+
+        from deployer.release.layout import Layout
+        from deployer.release.status import logs_argv
+
+        try:
+            argv = logs_argv(Layout("app"), lines, follow)
+        except ValueError as exc:
+            raise _fail(EXIT_INPUT, f"invalid input: {exc}") from None
+        t = _target(stage, config_file)
+        argv = logs_argv(Layout(t.app.name), lines, follow)
+        with _connect(t) as remote:
+            if not follow:
+                typer.echo(remote.run(argv, sudo=True, what="journalctl").stdout, nl=False)
+                return
+            with contextlib.suppress(KeyboardInterrupt):  # Fabric prints lines as they arrive
+                remote.conn.run(remote.command_line(argv, sudo=True), hide=False, warn=True)
+
+
+def _promote(src: str, dst: str, message: str, stacks_dir: Path, config_file: Path | None) -> int:
+    import tempfile
+
+    from deployer import config
+    from deployer.release.lock import LockHeld
+    from deployer.release.promote import (
+        PromotionRefused,
+        check_destination_unlocked,
+        is_platform_stage,
+        source_artifact,
+    )
+    from deployer.release.promote import check_source as check_src
+    from deployer.target import TargetError
+
+    path = config_file or config.DEFAULT_FILE
+    if not path.is_file():
+        raise TargetError(f"{path} not found")
+    raw = config.load(path)
+    stages = {n: config.stage(raw, n, path.resolve().parent) for n in (src, dst)}
+    stacks = stacks_dir or path.resolve().parent
+    if all(is_platform_stage(s, stacks) for s in stages.values()):
+        return _promote_platform(stages[src], stages[dst], stacks)
+    src_t, dst_t = _target(src, config_file), _target(dst, config_file)
+    try:
+        with _connect(src_t) as remote:
+            source = check_src(remote, src_t)
+            typer.echo(f"{src}: {source.release.id} ({source.release.sha256[:12]}) healthy")
+            out = Path(tempfile.mkdtemp(prefix="deployer-promote-"))
+            artifact = source_artifact(remote, src_t, source.release, out)
+        with _connect(dst_t) as remote:
+            check_destination_unlocked(remote, dst_t)
+    except (PromotionRefused, LockHeld) as exc:
+        typer.secho(f"refused: {exc}", fg="red", err=True)
+        return EXIT_REFUSED
+    note = message or f"promoted from {src}"
+    return run_release(dst_t, action="deploy", artifact=artifact, message=note)
+
+
+def _promote_platform(src: dict, dst: dict, stacks: Path) -> int:
+    """Platform stages: SRC must answer its health URL; then copy its artifact keys to DST."""
+    from deployer.release.promote import promote_platform
+    from deployer.steps.health import get
+    from deployer.target import build_target
+
+    if "domain" in src:
+        t = build_target({"host": src["domain"], "domain": src["domain"], "stage": src["stage"]})
+        try:
+            status = get(t, t.app.health_path).status
+        except OSError as exc:
+            status = f"unreachable ({exc})"
+        if status != 200:
+            typer.secho(f"refused: {src['stage']} is unhealthy: {t.health_url}: {status}",
+                        fg="red", err=True)  # fmt: skip
+            return EXIT_REFUSED
+    values = promote_platform(stacks, src["stack"], dst["stack"])
+    shown = ", ".join(f"{k}={v}" for k, v in values.items())
+    typer.echo(f"{dst['stage']}: stack {dst['stack']} now runs {shown}")
+    typer.echo(f"next: pulumi up --stack {dst['stack']}")
+    return 0
+
+
+def _status(stage: str, config_file: Path | None) -> int:
+    from rich.console import Console
+
+    from deployer.release.layout import Layout
+    from deployer.release.status import parse_status, status_script
+    from deployer.steps.health import get
+
+    t = _target(stage, config_file)
+    layout = Layout(t.app.name)
+    with _connect(t) as remote:
+        facts = parse_status(remote.sh(status_script(layout, t.domain)).stdout, layout)
+    try:
+        answer = get(t, t.app.health_path)
+        health = f"{answer.status} {answer.body.strip()[:100]}"
+    except OSError as exc:
+        health = f"unreachable: {exc}"
+    cur = facts.state.ledger.current()
+    console = Console()
+    console.print(f"[bold]{stage}[/] {t.url}", highlight=False)
+    rows = [
+        ("release", f"{cur.id} version {cur.version} ({cur.sha256[:12]})" if cur else "none"),
+        ("health", health),
+        ("unit", facts.unit_state),
+        ("certificate", f"expires {facts.cert_expiry}" if facts.cert_expiry else "none"),
+        ("disk", facts.disk_free),
+        ("lock", facts.state.holder.describe() if facts.state.holder else "free"),
+    ]
+    for key, value in rows:
+        console.print(f"  {key:<12} {value}", highlight=False)
+    for entry in facts.recent:
+        line = f"  {entry.time} {entry.who} {entry.action} {entry.result} {entry.release}"
+        console.print(line, highlight=False)
+    healthy = health.startswith("200") and facts.unit_state.startswith("active")
+    return 0 if healthy else EXIT_FAILED

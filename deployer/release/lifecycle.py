@@ -1,0 +1,323 @@
+"""Deploy and rollback as named phases over one SSH connection.
+
+deploy:   lock → upload → install → migrate → start → health → switch → drain → record →
+          cleanup → unlock
+rollback: lock → start → health → switch → drain → record → unlock
+
+The new release runs beside the old one on the other port slot; nginx moves to it only after
+it answers its health path on that port, by a graceful reload; the old instance is stopped only
+after the old nginx workers have finished their requests. A failure in any phase up to the
+switch stops the new instance, restores the upstream if needed, marks the new release bad and
+leaves the previous release serving. The mechanics (install, units, nginx) are those of
+``install.py`` / ``switch.py``; this module decides order, undo and bookkeeping.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from deployer.release import install, ledger, switch
+from deployer.release.audit import AuditEntry
+from deployer.release.layout import Layout, new_release_id
+from deployer.release.lock import LockInfo, now_iso, whoami
+from deployer.release.phases import (
+    DEPLOY_PHASES,
+    ROLLBACK_PHASES,
+    Outcome,
+    PhaseError,
+    PhaseResult,
+    Stop,
+    run_phases,
+)
+from deployer.release.state import (
+    HostState,
+    acquire_lock,
+    append_audit,
+    read_state,
+    release_lock,
+    write_ledger,
+)
+
+if TYPE_CHECKING:
+    from deployer.artifact import Artifact
+    from deployer.remote import Remote
+    from deployer.target import Target
+
+DRAIN_TIMEOUT = 30  # seconds to wait for old nginx workers to finish their requests
+
+
+def artifacts_dir(layout: Layout) -> str:
+    """Uploaded artifacts are kept on the host (for promotion), one per retained release."""
+    return f"{layout.state}/artifacts"
+
+
+def artifact_path(layout: Layout, sha256: str) -> str:
+    return f"{artifacts_dir(layout)}/{sha256}.tar"
+
+
+def nginx_workers_script() -> str:
+    """PIDs of nginx's current worker processes (children of the master)."""
+    return 'pgrep -P "$(cat /run/nginx.pid 2>/dev/null || echo 0)" 2>/dev/null || true'
+
+
+def wait_gone_script(pids: list[int], timeout: int = DRAIN_TIMEOUT) -> str:
+    """Wait until none of ``pids`` is alive (old nginx workers draining), at most ``timeout``."""
+    alive = " || ".join(f"kill -0 {int(p)} 2>/dev/null" for p in pids) or "false"
+    return (
+        f"i=0; while {{ {alive}; }} && [ $i -lt {int(timeout) * 10} ]; do sleep 0.1; "
+        "i=$((i+1)); done; true"
+    )
+
+
+def prune_script(layout: Layout, release_ids: list[str], keep_shas: set[str]) -> str:
+    """Stop/disable units of removed releases, delete their directories and stray artifacts."""
+    q = shlex.quote
+    units = " ".join(q(layout.unit(r)) for r in release_ids)
+    dirs = " ".join(q(str(layout.release(r))) for r in release_ids)
+    keep = " ".join(q(f"{s}.tar") for s in sorted(keep_shas)) or "''"
+    parts = []
+    if release_ids:
+        parts += [
+            f"systemctl disable --quiet --now {units} 2>/dev/null || true",
+            f"rm -rf -- {dirs}",
+        ]
+    parts.append(
+        f"cd {q(artifacts_dir(layout))} 2>/dev/null && for f in *.tar; do "
+        f'[ -e "$f" ] || continue; case " {keep} " in *" $f "*) ;; *) rm -f -- "$f";; esac; done'
+    )
+    return "; ".join(parts) + "; true"
+
+
+@dataclass
+class Run:
+    """One deploy or rollback of one app on one host (connected ``remote``)."""
+
+    remote: Remote
+    target: Target
+    action: str = "deploy"
+    artifact: Artifact | None = None
+    rollback_to: str = ""  # rollback: release id ('' = previous good release)
+    message: str = ""
+    keep: int = ledger.DEFAULT_KEEP
+    who: str = field(default_factory=whoami)
+    report: Callable[[PhaseResult], None] | None = None
+
+    layout: Layout = field(init=False)
+    info: LockInfo = field(init=False)
+    state: HostState | None = None
+    release_id: str = ""
+    release: ledger.Release | None = None
+    port: int = 0
+    old_port: int | None = None
+    old_units: list[str] = field(default_factory=list)
+    workers_before: list[int] = field(default_factory=list)
+    started: bool = False
+    switched: bool = False
+    noop: bool = False
+
+    def __post_init__(self) -> None:
+        self.layout = Layout(self.target.app.name)
+        what = self.artifact.sha256[:12] if self.artifact else (self.rollback_to or "previous")
+        self.info = LockInfo(who=self.who, what=f"{self.action} {what}", message=self.message)
+
+    # -- running -------------------------------------------------------------------------------
+    def execute(self) -> Outcome:
+        names = DEPLOY_PHASES if self.action == "deploy" else ROLLBACK_PHASES
+        phases = [(name, getattr(self, f"phase_{name}")) for name in names]
+        outcome = run_phases(phases, on_failure=self.undo, report=self.report)
+        if not outcome.ok and outcome.failed_phase != "lock":
+            self._audit("failed", f"{outcome.failed_phase}: {outcome.error.message}"[:500])
+        return outcome
+
+    def _audit(self, result: str, detail: str = "") -> None:
+        rel = self.release
+        sha = rel.sha256 if rel else (self.artifact.sha256 if self.artifact else "")
+        action = "noop" if self.noop else self.action
+        version = rel.version if rel else ""
+        entry = AuditEntry(action, result, self.release_id, sha, version, detail, self.who)
+        with contextlib.suppress(Exception):  # the audit must never hide the real outcome
+            append_audit(self.remote, self.layout, entry)
+
+    # -- phases ----------------------------------------------------------------------------------
+    def phase_lock(self) -> str:
+        acquire_lock(self.remote, self.layout, self.info)
+        self.state = read_state(self.remote, self.layout)
+        self.old_port = self.state.serving_port
+        self.port = install.other_port(self.old_port)
+        cur = self.state.ledger.current()
+        if self.action == "deploy":
+            return self._plan_deploy(cur)
+        return self._plan_rollback(cur)
+
+    def _plan_deploy(self, cur: ledger.Release | None) -> str:
+        art = self.artifact
+        assert art is not None
+        if cur is not None and cur.sha256 == art.sha256 and self.state.current_link == cur.id:
+            self.noop, self.release_id, self.release = True, cur.id, cur
+            self._audit("ok", "artifact already current")
+            raise Stop(f"artifact {art.sha256[:12]} is already current (release {cur.id}): no-op")
+        self.release_id = new_release_id(art.sha256)
+        self.release = ledger.Release(
+            id=self.release_id,
+            sha256=art.sha256,
+            version=art.version or "",
+            commit=art.commit or "",
+            time=now_iso(),
+            who=self.who,
+            status="good",
+            note=self.message,
+        )
+        return f"held; new release {self.release_id} on port {self.port}"
+
+    def _plan_rollback(self, cur: ledger.Release | None) -> str:
+        led = self.state.ledger
+        target = led.get(self.rollback_to) if self.rollback_to else led.rollback_target()
+        if target is None:
+            wanted = self.rollback_to or "a previous good release"
+            raise PhaseError(f"no {wanted} to roll back to (see `deployer releases`)")
+        if target.status == "bad":
+            raise PhaseError(f"release {target.id} is marked bad; refusing to roll back to it")
+        if cur is not None and target.id == cur.id:
+            self.noop, self.release_id, self.release = True, cur.id, cur
+            raise Stop(f"release {cur.id} is already current: no-op")
+        if target.id not in self.state.release_dirs:
+            raise PhaseError(f"release directory of {target.id} is gone (retention)")
+        self.release_id, self.release = target.id, target
+        return f"held; rolling back to {target.id} ({target.version}) on port {self.port}"
+
+    def phase_upload(self) -> str:
+        art = self.artifact
+        assert art is not None
+        path = artifact_path(self.layout, art.sha256)
+        q = shlex.quote
+        have = self.remote.sh(f"test -s {q(path)} && sha256sum {q(path)} || true").stdout
+        if have.split()[:1] == [art.sha256]:
+            return "already on the host"
+        self.remote.sh(f"mkdir -p -m 0750 -- {q(artifacts_dir(self.layout))}")
+        self.remote.write_file(path, art.path.read_bytes(), mode="0640")
+        return f"{art.path.stat().st_size // 1024} KiB"
+
+    def phase_install(self) -> str:
+        spec = self.target.app
+        install.install_release(
+            self.remote,
+            self.layout,
+            self.artifact,
+            self.release_id,
+            port=self.port,
+            workers=spec.workers,
+            requirements=spec.requirements,
+        )
+        return str(self.layout.release(self.release_id))
+
+    def phase_migrate(self) -> str:
+        if not self.target.app.migrations:
+            return "no migrations configured"
+        from deployer.steps.app import migrate_argv
+
+        rel = str(self.layout.release(self.release_id))
+        self.remote.run(migrate_argv(self.target, rel), sudo=True, what="migrations")
+        self.remote.run(["touch", f"{rel}/.migrated"], sudo=True)
+        return "alembic upgrade head"
+
+    def phase_start(self) -> str:
+        if self.action == "rollback":  # an existing release dir: give it the free slot
+            env = install.release_env(self.port, self.target.app.workers)
+            self.remote.write_file(
+                f"{self.layout.release(self.release_id)}/release.env", env.encode()
+            )
+        units = self.remote.sh(
+            f"systemctl list-units --plain --no-legend --state=active "
+            f"{shlex.quote(self.target.app.name + '@*.service')} | cut -d' ' -f1"
+        ).stdout.split()
+        new_unit = self.layout.unit(self.release_id)
+        self.old_units = [u for u in units if u != new_unit]
+        self.started = True
+        switch.start_instance(self.remote, self.layout, self.release_id, restart=True)
+        return new_unit
+
+    def phase_health(self) -> str:
+        body = switch.wait_healthy(
+            self.remote, self.layout, self.release_id, self.port, self.target.app.health_path
+        )
+        return body.strip()[:120]
+
+    def phase_switch(self) -> str:
+        out = self.remote.sh(nginx_workers_script()).stdout
+        self.workers_before = [int(p) for p in out.split() if p.isdigit()]
+        self.switched = True
+        switch.switch_upstream(self.remote, self.target.app.name, self.port)
+        return f"nginx -> 127.0.0.1:{self.port}"
+
+    def phase_drain(self) -> str:
+        self.remote.sh(wait_gone_script(self.workers_before), what="wait for old nginx workers")
+        switch.stop_instances(self.remote, self.old_units)
+        return f"stopped {', '.join(self.old_units) or 'nothing'}"
+
+    def phase_record(self) -> str:
+        led = read_state(self.remote, self.layout).ledger
+        rel = self.release
+        assert rel is not None
+        led = led.add(led.get(rel.id) or rel).make_current(rel.id)
+        write_ledger(self.remote, self.layout, led)
+        switch.set_current(self.remote, self.layout, self.release_id)
+        self._audit("ok", self.message)
+        return f"{rel.id} current"
+
+    def phase_cleanup(self) -> str:
+        st = read_state(self.remote, self.layout)
+        doomed = ledger.retention(list(st.release_dirs), st.ledger, self.keep)
+        led = st.ledger.without(set(doomed))
+        present = set(st.release_dirs) - set(doomed)
+        led = led.without({r.id for r in led.releases if r.id not in present})
+        keep_shas = {r.sha256 for r in led.releases}
+        self.remote.sh(prune_script(self.layout, doomed, keep_shas), what="remove old releases")
+        if led != st.ledger:
+            write_ledger(self.remote, self.layout, led)
+        return f"removed {len(doomed)}; {len(present)} kept (keep={self.keep})"
+
+    def phase_unlock(self) -> str:
+        release_lock(self.remote, self.layout, self.info)
+        return ""
+
+    # -- failure ---------------------------------------------------------------------------------
+    def undo(self, err: PhaseError) -> None:
+        """Keep the previous release serving: upstream back, new instance stopped, marked bad."""
+        if err.phase not in {"upload", "install", "migrate", "start", "health", "switch"}:
+            return  # lock: nothing of ours to undo; after the switch: the new release serves
+        if self.switched and self.old_port is not None:
+            switch.switch_upstream(self.remote, self.target.app.name, self.old_port)
+        if self.started:
+            switch.stop_instances(self.remote, [self.layout.unit(self.release_id)])
+        self._mark_bad(f"{err.phase}: {err.message}"[:300])
+
+    def _mark_bad(self, note: str) -> None:
+        rel = self.release
+        if rel is None:
+            return
+        led = read_state(self.remote, self.layout).ledger
+        existing = led.get(rel.id)
+        if existing is not None and existing.status == "current":
+            return
+        led = led.add(replace(existing or rel, status="bad", note=note))
+        write_ledger(self.remote, self.layout, led)
+
+
+def fetch_artifact(remote: Remote, layout: Layout, sha256: str, out_dir: Path) -> Path:
+    """Download the artifact a host keeps for ``sha256`` and check its hash (for promotion)."""
+    path = artifact_path(layout, sha256)
+    res = remote.sh(f"base64 -w0 -- {shlex.quote(path)}", what="read artifact")
+    data = base64.b64decode(res.stdout.strip())
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise PhaseError(f"artifact on the source host does not match {sha256[:12]}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    local = out_dir / f"{layout.app}-{sha256[:16]}.tar"
+    local.write_bytes(data)
+    return local

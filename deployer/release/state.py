@@ -1,0 +1,95 @@
+"""Release state on a host, read in one round trip and written atomically.
+
+Reads: the ledger, the lock holder, the release directories, the ``current`` link and the nginx
+upstream line. Writes: the ledger (atomic replace), audit lines (append), the lock (lock.py).
+Every command is built here from validated values; ``remote`` is a connected ``Remote``.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from deployer.release import audit, lock
+from deployer.release.layout import Layout
+from deployer.release.ledger import Ledger
+from deployer.release.switch import upstream_path
+
+if TYPE_CHECKING:
+    from deployer.remote import Remote
+
+SEP = "----deployer-section----"
+UPSTREAM_PORT = re.compile(r"server\s+127\.0\.0\.1:(\d+)\s*;")
+
+
+@dataclass(frozen=True)
+class HostState:
+    """What the host says about releases right now."""
+
+    ledger: Ledger
+    holder: lock.LockInfo | None
+    release_dirs: tuple[str, ...]
+    current_link: str  # release id the ``current`` symlink points at ('' if none)
+    serving_port: int | None  # port in the nginx upstream file
+
+
+def read_script(layout: Layout) -> str:
+    """One shell script printing every section, separated by SEP lines."""
+    q = shlex.quote
+    parts = [
+        f"cat -- {q(str(layout.ledger))} 2>/dev/null",
+        f"cat -- {q(str(layout.lock_dir))}/info.json 2>/dev/null",
+        f"ls -1 -- {q(str(layout.releases))} 2>/dev/null",
+        f"readlink -- {q(str(layout.current))} 2>/dev/null",
+        f"cat -- {q(upstream_path(layout.app))} 2>/dev/null",
+    ]
+    return f"; echo {SEP}; ".join(parts) + "; true"
+
+
+def parse_state(stdout: str) -> HostState:
+    sections = [*stdout.split(SEP + "\n"), "", "", "", "", ""][:5]
+    ledger_text, lock_text, dirs, link, upstream = sections
+    port = UPSTREAM_PORT.search(upstream)
+    return HostState(
+        ledger=Ledger.from_json(ledger_text),
+        holder=lock.parse_holder(lock_text),
+        release_dirs=tuple(line for line in dirs.split() if line),
+        current_link=link.strip().rstrip("/").rsplit("/", 1)[-1],
+        serving_port=int(port.group(1)) if port else None,
+    )
+
+
+def read_state(remote: Remote, layout: Layout) -> HostState:
+    return parse_state(remote.sh(read_script(layout), what="read release state").stdout)
+
+
+def write_ledger(remote: Remote, layout: Layout, ledger: Ledger) -> None:
+    remote.sh(f"mkdir -p -- {shlex.quote(str(layout.state))}", what="create state dir")
+    remote.write_file(str(layout.ledger), ledger.to_json().encode(), mode="0644")
+
+
+def append_audit(remote: Remote, layout: Layout, entry: audit.AuditEntry) -> None:
+    remote.sh(audit.append_script(layout.audit_log, entry), what="append audit log")
+
+
+def acquire_lock(remote: Remote, layout: Layout, info: lock.LockInfo) -> None:
+    """Take the deploy lock or raise LockHeld naming the holder."""
+    res = remote.sh(lock.acquire_script(layout.lock_dir, info), check=False, what="take lock")
+    if res.code == lock.HELD_EXIT:
+        raise lock.LockHeld(lock.parse_holder(res.stdout) or lock.LockInfo.from_json(""))
+    if res.code != 0 or "acquired" not in res.stdout:
+        from deployer.remote import CommandError
+
+        raise CommandError("take deploy lock", res.code, res.stderr, res.stdout)
+
+
+def release_lock(remote: Remote, layout: Layout, info: lock.LockInfo) -> None:
+    remote.sh(lock.release_script(layout.lock_dir, info.token), what="release lock")
+
+
+def force_unlock(remote: Remote, layout: Layout) -> lock.LockInfo | None:
+    """Remove the lock whoever holds it; return the holder it had."""
+    res = remote.sh(lock.force_unlock_script(layout.lock_dir), what="unlock")
+    return lock.parse_holder(res.stdout)

@@ -1,0 +1,300 @@
+"""The one place that talks SSH: a single connection per host, verified host keys, sudo,
+atomic file writes over stdin, and commands that report the tail of their stderr.
+
+Fabric gives us the connection (it honours ``~/.ssh/config``); commands run on raw channels of
+that one transport so several can run at once and stdin is closed properly. Host keys are never
+accepted blindly: a key pinned by the target wins, otherwise known_hosts decides; an unknown key
+is refused unless ``trust_new_host`` is set (then it is recorded), a changed key is refused.
+Secrets travel on stdin only, never in a command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import paramiko
+from fabric import Connection
+
+from deployer.target import Target
+
+DEFAULT_KNOWN_HOSTS = Path("~/.ssh/known_hosts")
+
+
+class RemoteError(Exception):
+    """The host could not be reached, or the connection broke."""
+
+
+class HostKeyError(RemoteError):
+    """The host's key is unknown or does not match the one on record."""
+
+
+class CommandError(Exception):
+    """A remote command failed; carries its exit code and the tail of its stderr."""
+
+    def __init__(self, what: str, code: int, stderr: str, stdout: str = "") -> None:
+        self.what, self.code, self.stderr, self.stdout = what, code, stderr, stdout
+        super().__init__(f"{what} failed (exit {code})\n{tail(stderr or stdout)}")
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def tail(text: str, lines: int = 20) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def sh_c(script: str) -> list[str]:
+    """argv running a compound shell script (so sudo covers all of it)."""
+    return ["sh", "-c", script]
+
+
+def quote_argv(argv: Sequence[str]) -> str:
+    return " ".join(shlex.quote(a) for a in argv)
+
+
+def write_file_script(path: str, mode: str, owner: str, group: str) -> str:
+    """Shell script that atomically replaces *path* with stdin, owned and moded as given."""
+    p = shlex.quote(path)
+    return (
+        f'set -e; umask 077; d=$(dirname {p}); mkdir -p "$d"; '
+        'tmp=$(mktemp "$d/.deployer.XXXXXX"); '
+        f'cat > "$tmp"; chown {shlex.quote(owner)}:{shlex.quote(group)} "$tmp"; '
+        f'chmod {shlex.quote(mode)} "$tmp"; mv -f "$tmp" {p}'
+    )
+
+
+def host_key_name(host: str, port: int) -> str:
+    return host if port == 22 else f"[{host}]:{port}"
+
+
+class _Refuse(paramiko.MissingHostKeyPolicy):
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def missing_host_key(self, client, hostname, key) -> None:  # type: ignore[override]
+        raise HostKeyError(
+            f"unknown host key for {hostname} ({key.get_name()} "
+            f"SHA256:{fingerprint(key)}), not in {self.where}. Check it out of band, then pin "
+            "it in the target (ssh_host_key) or re-run with --trust-new-host to record it."
+        )
+
+
+class _TrustAndRecord(paramiko.MissingHostKeyPolicy):
+    def __init__(self, known_hosts: Path) -> None:
+        self.known_hosts = known_hosts
+
+    def missing_host_key(self, client, hostname, key) -> None:  # type: ignore[override]
+        self.known_hosts.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with self.known_hosts.open("a", encoding="ascii") as fh:
+            fh.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+        client.get_host_keys().add(hostname, key.get_name(), key)
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    import base64
+    import hashlib
+
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return base64.b64encode(digest).decode().rstrip("=")
+
+
+def _pkey_from_line(line: str) -> paramiko.PKey:
+    kind, data = line.split()[:2]
+    return paramiko.PKey.from_type_string(kind, __import__("base64").b64decode(data))
+
+
+class Remote:
+    """One SSH connection to a target host."""
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        trust_new_host: bool = False,
+        known_hosts: Path | None = None,
+        connect_timeout: float = 15,
+    ) -> None:
+        self.target = target
+        self.trust_new_host = trust_new_host
+        env_kh = os.environ.get("DEPLOYER_KNOWN_HOSTS")
+        self.known_hosts_override = known_hosts or (Path(env_kh) if env_kh else None)
+        self.connect_timeout = connect_timeout
+        self.conn: Connection | None = None
+        self.user = ""
+
+    # -- connecting ----------------------------------------------------------------------------
+    def connect(self) -> Remote:
+        t = self.target
+        kwargs: dict = {"banner_timeout": self.connect_timeout, "auth_timeout": 30}
+        if t.ssh_key:
+            kwargs["key_filename"] = [str(t.ssh_key)]
+        conn = Connection(
+            t.host,
+            user=t.ssh_user,
+            port=t.ssh_port,
+            connect_timeout=int(self.connect_timeout),
+            connect_kwargs=kwargs,
+        )
+        self._set_host_key_policy(conn)
+        try:
+            conn.open()
+        except HostKeyError:
+            raise
+        except paramiko.BadHostKeyException as exc:
+            raise HostKeyError(
+                f"host key for {exc.hostname} CHANGED: the server offers "
+                f"{exc.key.get_name()} SHA256:{fingerprint(exc.key)}, but "
+                f"SHA256:{fingerprint(exc.expected_key)} is on record. Refusing to connect "
+                "(possible man-in-the-middle). If the host was rebuilt, update the pinned key "
+                "or remove the old known_hosts line."
+            ) from None
+        except paramiko.AuthenticationException as exc:
+            raise RemoteError(
+                f"SSH authentication failed for {conn.user}@{conn.host}: {exc}"
+            ) from None
+        except (OSError, paramiko.SSHException, EOFError) as exc:
+            raise RemoteError(f"cannot connect to {t.host}:{t.ssh_port}: {exc}") from None
+        conn.transport.set_keepalive(15)
+        self.conn = conn
+        self.user = conn.user
+        return self
+
+    def _set_host_key_policy(self, conn: Connection) -> None:
+        client = conn.client
+        name = host_key_name(conn.host, conn.port)
+        if self.target.ssh_host_key:  # pinned: only this key is acceptable
+            client.get_host_keys().add(
+                name, self.target.ssh_host_key.split()[0], _pkey_from_line(self.target.ssh_host_key)
+            )
+            client.set_missing_host_key_policy(_Refuse("the pinned ssh_host_key"))
+            return
+        known = self._known_hosts_file(conn)
+        if self.known_hosts_override is None:
+            with contextlib.suppress(OSError):
+                client.load_system_host_keys()
+        if known.is_file():
+            client.get_host_keys().load(str(known))
+        if self.trust_new_host:
+            client.set_missing_host_key_policy(_TrustAndRecord(known))
+        else:
+            client.set_missing_host_key_policy(_Refuse(str(known)))
+
+    def _known_hosts_file(self, conn: Connection) -> Path:
+        if self.known_hosts_override is not None:
+            return self.known_hosts_override
+        configured = conn.ssh_config.get("userknownhostsfile")
+        first = configured.split()[0] if configured else None
+        return Path(first or DEFAULT_KNOWN_HOSTS).expanduser()
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def __enter__(self) -> Remote:
+        return self.connect() if self.conn is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- running -------------------------------------------------------------------------------
+    @property
+    def is_root(self) -> bool:
+        return self.user == "root"
+
+    def command_line(self, argv: Sequence[str], *, sudo: bool = False) -> str:
+        """The exact string sent to the server for *argv* (every word shell-quoted)."""
+        if sudo and not self.is_root:
+            argv = ["sudo", "-n", "-H", "--", *argv]
+        return quote_argv(argv)
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        sudo: bool = False,
+        stdin: bytes | None = None,
+        check: bool = True,
+        what: str | None = None,
+        timeout: float | None = None,
+    ) -> Result:
+        """Run *argv* (no shell unless argv says so); raise CommandError on failure if *check*."""
+        result = self._exec(self.command_line(argv, sudo=sudo), stdin, timeout)
+        if check and result.code != 0:
+            raise CommandError(what or argv[0], result.code, result.stderr, result.stdout)
+        return result
+
+    def sh(self, script: str, *, sudo: bool = True, **kwargs) -> Result:
+        """Run a compound shell script (``sh -c``), as root by default."""
+        return self.run(sh_c(script), sudo=sudo, **kwargs)
+
+    def write_file(
+        self,
+        path: str,
+        data: bytes,
+        *,
+        mode: str = "0644",
+        owner: str = "root",
+        group: str = "root",
+    ) -> None:
+        """Atomically replace *path* with *data* (sent on stdin, so secrets stay off argv)."""
+        self.sh(write_file_script(path, mode, owner, group), stdin=data, what=f"write {path}")
+
+    def _exec(self, command: str, stdin: bytes | None, timeout: float | None) -> Result:
+        if self.conn is None or self.conn.transport is None:
+            raise RemoteError("not connected")
+        try:
+            chan = self.conn.transport.open_session(timeout=self.connect_timeout)
+            chan.exec_command(command)
+            if stdin:
+                chan.sendall(stdin)
+            chan.shutdown_write()
+            out, err = self._drain(chan, timeout)
+            code = chan.recv_exit_status()
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            raise RemoteError(f"connection to {self.target.host} lost: {exc}") from None
+        if code == -1 or not self.conn.transport.is_active():
+            raise RemoteError(f"connection to {self.target.host} lost while running a command")
+        return Result(code, out.decode(errors="replace"), err.decode(errors="replace"))
+
+    @staticmethod
+    def _drain(chan: paramiko.Channel, timeout: float | None) -> tuple[bytes, bytes]:
+        out, err = bytearray(), bytearray()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        chan.settimeout(0.0)
+        idle = 0.0005
+        while True:
+            got = False
+            try:
+                while chan.recv_ready():
+                    out += chan.recv(65536)
+                    got = True
+                while chan.recv_stderr_ready():
+                    err += chan.recv_stderr(65536)
+                    got = True
+            except TimeoutError:
+                pass
+            drained = not chan.recv_ready() and not chan.recv_stderr_ready()
+            if chan.exit_status_ready() and drained and (chan.closed or chan.eof_received):
+                break
+            if chan.closed and not got:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                chan.close()
+                raise RemoteError("command timed out")
+            if got:
+                idle = 0.0005
+            else:
+                time.sleep(idle)
+                idle = min(idle * 2, 0.02)
+        return bytes(out), bytes(err)

@@ -1,0 +1,347 @@
+"""The Target: where to deploy and what, validated once before any host is touched.
+
+A Target is built from CLI arguments, a ``deployer.toml`` stage, a Pulumi stack's outputs (the
+output contract) or a sandbox host's outputs. Every field that ends up in a shell command or a
+file on the host is checked here against a strict pattern, so nothing user-supplied can smuggle
+shell syntax, newlines or path traversal into a host. Instances are immutable.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import re
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
+
+APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+ASGI_PATH = re.compile(rf"^{IDENT}(\.{IDENT})*:{IDENT}$")
+URL_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
+REL_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/-]*$")
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+HOST_KEY_TYPES = (
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "ssh-rsa",
+)
+SAFE_URL_CHARS = re.compile(r"^[A-Za-z0-9._~:/?#\[\]@!&'()*+,;=%-]+$")
+
+
+class TargetError(ValueError):
+    """The target description is invalid; the message says which field and why."""
+
+
+def check_domain(value: str) -> str:
+    """A lower-case DNS name of at least two labels (letters, digits, hyphens)."""
+    name = value.lower().rstrip(".")
+    if len(name) > 253 or "." not in name:
+        raise ValueError(f"not a valid domain name: {value!r}")
+    if not all(LABEL.fullmatch(label) for label in name.split(".")):
+        raise ValueError(f"not a valid domain name: {value!r}")
+    return name
+
+
+def check_host(value: str) -> str:
+    """An IP address or a DNS name (single-label names such as ssh-config aliases allowed)."""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        pass
+    name = value.lower().rstrip(".")
+    if not name or len(name) > 253 or not all(LABEL.fullmatch(lb) for lb in name.split(".")):
+        raise ValueError(f"not a valid host name or IP address: {value!r}")
+    return name
+
+
+def check_rel_path(value: str) -> str:
+    """A relative POSIX path inside the release: no '..', no absolute path, plain characters."""
+    if not REL_PATH.fullmatch(value) or ".." in value.split("/") or "//" in value:
+        raise ValueError(f"not a safe relative path: {value!r}")
+    return value
+
+
+def check_url_path(value: str) -> str:
+    if not URL_PATH.fullmatch(value) or ".." in value.split("/"):
+        raise ValueError(f"not a safe URL path: {value!r}")
+    return value
+
+
+def check_url(value: str) -> str:
+    """An http(s) URL without whitespace, quotes or shell metacharacters that matter."""
+    if not SAFE_URL_CHARS.fullmatch(value) or any(c in value for c in "'();!*"):
+        raise ValueError(f"not a safe URL: {value!r}")
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {value!r}")
+    return value
+
+
+def check_host_key(value: str) -> str:
+    """One OpenSSH public key line: ``TYPE BASE64 [comment]``; the comment is dropped."""
+    fields = value.strip().split()
+    if len(fields) < 2 or fields[0] not in HOST_KEY_TYPES or "\n" in value.strip():
+        raise ValueError(f"not an OpenSSH host key line: {value[:40]!r}")
+    try:
+        blob = base64.b64decode(fields[1], validate=True)
+    except ValueError as exc:
+        raise ValueError("host key is not valid base64") from exc
+    if fields[0].encode() not in blob[:40]:
+        raise ValueError("host key type does not match its data")
+    return f"{fields[0]} {fields[1]}"
+
+
+def check_env_value(value: str) -> str:
+    if any(c in value for c in "\n\r\x00"):
+        raise ValueError("environment values cannot contain newlines or NUL bytes")
+    return value
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+
+class AppSpec(Frozen):
+    """What to run: any ASGI app with its requirements, health path and settings."""
+
+    name: str = "app"
+    source: Path = Path("app")
+    asgi: str = "app.main:app"
+    requirements: str = "app/requirements.txt"
+    health_path: str = "/health"
+    workers: int = Field(2, ge=1, le=64)
+    env: dict[str, str] = Field(default_factory=dict)
+    secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    migrations: str | None = None  # alembic ini, relative to the release directory
+    max_body_size: str = "10m"
+    # "local": the unit may only talk to localhost (best isolation); "any": outbound allowed
+    # (e.g. a managed database); "auto": local unless a DATABASE_URL secret is set.
+    network: Literal["auto", "local", "any"] = "auto"
+
+    @property
+    def local_network_only(self) -> bool:
+        if self.network == "auto":
+            return "DATABASE_URL" not in self.secrets
+        return self.network == "local"
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not APP_NAME.fullmatch(v):
+            raise ValueError(f"invalid app name {v!r}: expected ^[a-z][a-z0-9-]{{0,30}}$")
+        return v
+
+    @field_validator("asgi")
+    @classmethod
+    def _asgi(cls, v: str) -> str:
+        if not ASGI_PATH.fullmatch(v):
+            raise ValueError(f"invalid ASGI path {v!r}: expected module.path:attribute")
+        return v
+
+    @field_validator("requirements", "migrations")
+    @classmethod
+    def _rel(cls, v: str | None) -> str | None:
+        return None if v is None else check_rel_path(v)
+
+    @field_validator("health_path")
+    @classmethod
+    def _health(cls, v: str) -> str:
+        return check_url_path(v)
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, v: Path) -> Path:
+        if ".." in v.parts:
+            raise ValueError(f"source path must not contain '..': {v}")
+        return v
+
+    @field_validator("max_body_size")
+    @classmethod
+    def _body(cls, v: str) -> str:
+        if not re.fullmatch(r"^[0-9]{1,6}[kKmMgG]?$", v):
+            raise ValueError(f"invalid body size {v!r} (nginx size, e.g. 10m)")
+        return v
+
+    @field_validator("env", "secrets")
+    @classmethod
+    def _env(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for key, val in v.items():
+            if not ENV_NAME.fullmatch(key):
+                raise ValueError(f"invalid environment variable name {key!r}")
+            raw = val.get_secret_value() if isinstance(val, SecretStr) else val
+            check_env_value(raw)
+        return v
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> AppSpec:
+        both = set(self.env) & set(self.secrets)
+        if both:
+            raise ValueError(f"variables given both as setting and secret: {sorted(both)}")
+        reserved = {"PORT", "WEB_CONCURRENCY"} & (set(self.env) | set(self.secrets))
+        if reserved:
+            raise ValueError(f"variables set by deployer itself: {sorted(reserved)}")
+        return self
+
+
+class Target(Frozen):
+    """Where to deploy (SSH host, domain, ACME) and what (the app)."""
+
+    stage: str = "default"
+    cloud: Literal["aws", "gcp", "azure", "digitalocean", "sandbox", "ssh"] = "ssh"
+    host: str
+    ssh_port: int | None = Field(None, ge=1, le=65535)  # None: ~/.ssh/config or 22
+    ssh_user: str | None = None  # None: ~/.ssh/config or the local user name
+    ssh_key: Path | None = None
+    ssh_host_key: str | None = None
+    domain: str
+    address: str | None = None  # where clients reach HTTPS (sandbox); None: resolve domain
+    acme_server: str = LETS_ENCRYPT
+    acme_email: str | None = None
+    acme_ca: Path | None = None  # CA bundle signing the ACME server's HTTPS (uploaded)
+    acme_root: Path | None = None  # root that issues site certificates (local health check)
+    firewall: bool = True
+    app: AppSpec = Field(default_factory=AppSpec)
+
+    @field_validator("stage")
+    @classmethod
+    def _stage(cls, v: str) -> str:
+        if not re.fullmatch(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$", v):
+            raise ValueError(f"invalid stage name {v!r}")
+        return v
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        return check_host(v)
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        return None if v is None else check_host(v)
+
+    @field_validator("ssh_user")
+    @classmethod
+    def _user(cls, v: str | None) -> str | None:
+        if v is not None and not USER_NAME.fullmatch(v):
+            raise ValueError(f"invalid SSH user name {v!r}")
+        return v
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, v: str) -> str:
+        return check_domain(v)
+
+    @field_validator("acme_server")
+    @classmethod
+    def _acme(cls, v: str) -> str:
+        check_url(v)
+        if not v.startswith("https://"):
+            raise ValueError(f"ACME directory must be an https URL: {v!r}")
+        return v
+
+    @field_validator("acme_email")
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        if v is not None and not EMAIL.fullmatch(v):
+            raise ValueError(f"invalid e-mail address {v!r}")
+        return v
+
+    @field_validator("ssh_host_key")
+    @classmethod
+    def _host_key(cls, v: str | None) -> str | None:
+        return None if v is None else check_host_key(v)
+
+    @field_validator("ssh_key", "acme_ca", "acme_root")
+    @classmethod
+    def _local_file(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.expanduser().is_file():
+            raise ValueError(f"file not found: {v}")
+        return None if v is None else v.expanduser()
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.domain}"
+
+    @property
+    def health_url(self) -> str:
+        return f"https://{self.domain}{self.app.health_path}"
+
+
+def format_errors(exc: ValidationError) -> str:
+    """One line per invalid field, without echoing secret values."""
+    lines = []
+    for err in exc.errors(include_input=False, include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "target"
+        lines.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
+    return "\n".join(lines)
+
+
+def build_target(data: dict[str, Any]) -> Target:
+    """Validate *data* into a Target, raising TargetError with readable messages."""
+    try:
+        return Target.model_validate(data)
+    except ValidationError as exc:
+        raise TargetError(format_errors(exc)) from None
+
+
+CONTRACT_KEYS = {
+    "cloud",
+    "stage",
+    "host",
+    "ssh_port",
+    "ssh_user",
+    "ssh_host_key",
+    "ssh_key",
+    "domain",
+    "address",
+    "acme_server",
+    "acme_ca",
+    "acme_root",
+}
+
+
+def from_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
+    """Target fields from the output contract (stack outputs or a sandbox host's outputs).
+
+    ``database_url`` becomes the app secret DATABASE_URL; ``url`` is derived, unknown keys are
+    ignored (stacks may export more than the contract).
+    """
+    data: dict[str, Any] = {k: v for k, v in outputs.items() if k in CONTRACT_KEYS}
+    if "host" not in data and "address" in data:
+        data["host"] = data["address"]
+    if outputs.get("database_url"):
+        data["app"] = {"secrets": {"DATABASE_URL": outputs["database_url"]}}
+    return data
+
+
+def merge(*layers: dict[str, Any]) -> dict[str, Any]:
+    """Merge target dictionaries; later layers win, ``app`` (and its env/secrets) merged deeply."""
+    out: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if value is None:
+                continue
+            if isinstance(value, dict):
+                out[key] = merge(out.get(key) or {}, value)
+            else:
+                out[key] = value
+    return out

@@ -1,0 +1,59 @@
+"""The output contract every stack exports (see notes/contracts.md); defined once here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+REQUIRED = ("cloud", "stage", "domain", "url")
+VM_REQUIRED = ("host", "ssh_port", "ssh_user", "ssh_host_key")
+SECRET = ("database_url",)
+
+
+def outputs(
+    *,
+    cloud: str,
+    stage: str,
+    domain: str,
+    host: Any = None,
+    ssh_user: str | None = None,
+    ssh_host_key: Any = None,
+    ssh_port: int = 22,
+    database_url: Any = None,
+) -> dict[str, Any]:
+    """The flat outputs mapping; VM fields only when ``host`` is given; the DB URL as a secret."""
+    import pulumi
+
+    result: dict[str, Any] = {
+        "cloud": cloud,
+        "stage": stage,
+        "domain": domain,
+        "url": f"https://{domain}",
+    }
+    if host is not None:
+        result |= {
+            "host": host,
+            "ssh_port": ssh_port,
+            "ssh_user": ssh_user,
+            "ssh_host_key": ssh_host_key,
+        }
+    if database_url is not None:
+        result["database_url"] = pulumi.Output.secret(database_url)
+    return result
+
+
+def postgres_url(
+    user: Any, password: Any, host: Any, port: Any, database: Any, **query: str
+) -> Any:
+    """A SQLAlchemy URL ``postgresql+psycopg://user:password@host:port/db?...`` (secret Output)."""
+    from urllib.parse import quote, urlencode
+
+    import pulumi
+
+    def render(args: list) -> str:
+        u, p, h, n, db = args
+        suffix = f"?{urlencode(query)}" if query else ""
+        login = f"{quote(u, safe='')}:{quote(p, safe='')}"
+        return f"postgresql+psycopg://{login}@{h}:{int(n)}/{db}{suffix}"
+
+    parts = pulumi.Output.all(user, password, host, port, database)
+    return pulumi.Output.secret(parts.apply(render))

@@ -1,0 +1,144 @@
+"""Releases on one bootstrapped sandbox host, scenario after scenario (the order matters):
+v2 over v1 under load, a no-op redeploy, three broken v3s, rollback to v1 under load,
+two deploys at once, and retention after seven deploys.
+
+Load: >= 2,000 GETs of /health at concurrency 10 through nginx over HTTPS, kept running for the
+whole deploy; every response must be 2xx.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from bootstrap_helpers import REPO, SECRET
+from release_helpers import Stage, bootstrap, make_version, write_config
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stage(lab, tmp_path_factory) -> Iterator[Stage]:
+    host = lab.host(snapshot="provisioned")
+    tmp = tmp_path_factory.mktemp("release")
+    config = write_config(tmp, {"s": host}, make_version(tmp, "1.0.0"))
+    st = Stage("s", host, config, tmp)
+    bootstrap(st)
+    yield st
+    lab.release(host)
+
+
+def versions(tmp: Path, version: str, broken: str = "") -> Path:
+    return make_version(tmp, version, broken)
+
+
+def test_deploy_v2_under_load_drops_nothing(stage: Stage) -> None:
+    v1 = stage.current()
+    with stage.background_load() as load:
+        proc = stage.deploy(versions(stage.tmp, "2.0.0"), "-m", "ship v2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = load.result
+    print("load during deploy v2:", result.summary())
+    assert result.sent >= 2000 and result.failed == 0, result.summary()
+    assert set(result.versions) <= {"1.0.0", "2.0.0"}, result.summary()
+    after = stage.sample()
+    assert after.failed == 0 and set(after.versions) == {"2.0.0"}, after.summary()
+    cur = stage.current()
+    assert cur["version"] == "2.0.0" and cur["note"] == "ship v2"
+    assert stage.ledger()[v1["id"]]["status"] == "good"
+    # the old instance is stopped; the current link points at the new real path
+    active = stage.host.ssh("systemctl list-units --plain --no-legend --state=active 'app@*'")
+    assert active.stdout.split()[0] == f"app@{cur['id']}.service"
+    link = stage.host.ssh("readlink /srv/app/current").stdout.strip()
+    assert link.endswith(cur["id"])
+
+
+def test_redeploy_of_the_same_artifact_is_a_noop(stage: Stage) -> None:
+    before = stage.ledger()
+    proc = stage.deploy(versions(stage.tmp, "2.0.0"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "already current" in proc.stdout and "no-op" in proc.stdout
+    assert stage.ledger() == before
+    audit = stage.host.ssh("sudo tail -n 1 /srv/app/state/audit.log").stdout
+    assert '"action": "noop"' in audit
+
+
+@pytest.mark.parametrize(
+    ("broken", "phase", "evidence"),
+    [
+        ("import", "health", "module_that_does_not_exist"),
+        ("health", "health", "500"),
+        ("migration", "migrate", "migration 9999 fails on purpose"),
+    ],
+)
+def test_broken_v3_leaves_v2_serving_and_is_marked_bad(
+    stage: Stage, broken: str, phase: str, evidence: str
+) -> None:
+    v2 = stage.current()
+    with stage.background_load() as load:
+        proc = stage.deploy(versions(stage.tmp, "3.0.0", broken))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 4, out
+    assert f"failed in phase {phase}" in out and evidence in out, out
+    print(f"load during broken deploy ({broken}):", load.result.summary())
+    assert load.result.failed == 0 and set(load.result.versions) == {"2.0.0"}, load.result.summary()
+    assert stage.current()["id"] == v2["id"]
+    bad = [r for r in stage.ledger().values() if r["version"] == "3.0.0" and r["status"] == "bad"]
+    assert bad and phase in bad[-1]["note"]
+    units = stage.host.ssh("systemctl list-units --plain --no-legend --state=active 'app@*'")
+    assert units.stdout.split()[0] == f"app@{v2['id']}.service"
+    assert len(units.stdout.strip().splitlines()) == 1  # the broken instance is stopped
+
+
+def test_rollback_to_v1_under_load_drops_nothing(stage: Stage) -> None:
+    v1 = next(r for r in stage.ledger().values() if r["version"] == "1.0.0")
+    with stage.background_load() as load:
+        proc = stage.cli("rollback", "s", "-m", "v2 misbehaves")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    print("load during rollback:", load.result.summary())
+    assert load.result.sent >= 2000 and load.result.failed == 0, load.result.summary()
+    after = stage.sample()
+    assert after.failed == 0 and set(after.versions) == {"1.0.0"}, after.summary()
+    assert stage.current()["id"] == v1["id"]
+    listing = stage.cli("releases", "s")
+    assert listing.returncode == 0 and "bad" in listing.stdout and "current" in listing.stdout
+
+
+def test_two_deploys_at_once_exactly_one_proceeds(stage: Stage) -> None:
+    source = versions(stage.tmp, "4.0.0")
+    argv = [sys.executable, "-m", "deployer", "deploy", "s", "--source", str(source)]
+    argv += ["--config", str(stage.config)]
+    env = {**os.environ, "SECRET_KEY": SECRET}
+    procs = [
+        subprocess.Popen([*argv, "-m", f"racer {i}"], cwd=REPO, text=True, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for i in range(2)
+    ]  # fmt: skip
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 5], outs
+    refused = outs[[p.returncode for p in procs].index(5)]
+    assert "deploy lock held by" in refused and "racer" in refused, refused
+    assert stage.current()["version"] == "4.0.0"
+
+
+def test_retention_keeps_five_release_dirs_including_current(stage: Stage) -> None:
+    created = len(stage.ledger())  # v1, v2, three bad v3, v4 (all still on disk)
+    for version in ("5.0.0", "6.0.0"):
+        proc = stage.deploy(versions(stage.tmp, version), "--keep", "5")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert created + 2 >= 7
+    dirs = stage.release_dirs()
+    ledger = stage.ledger()
+    assert len(dirs) == 5, dirs
+    current = stage.current()
+    assert current["version"] == "6.0.0" and current["id"] in dirs
+    assert sorted(ledger) == sorted(dirs)
+    # the rollback target (v5) survives too, and only the kept releases' artifacts remain
+    assert any(ledger[d]["version"] == "5.0.0" and ledger[d]["status"] == "good" for d in dirs)
+    kept = stage.host.ssh("sudo ls /srv/app/state/artifacts").stdout.split()
+    assert kept and set(kept) <= {f"{ledger[d]['sha256']}.tar" for d in dirs}

@@ -1,0 +1,102 @@
+"""AWS stack under the mock engine (apply mode: every output resolved to fake values)."""
+
+import pytest
+from stack_contract import assert_contract, assert_host_key_installed
+from stack_helpers import one, run_stack, settings_of
+
+SG = "aws:ec2/securityGroup:SecurityGroup"
+
+
+def ingress(run, name: str) -> dict[int, dict]:
+    return {rule["fromPort"]: rule for rule in one(run, SG, name).inputs["ingress"]}
+
+
+def test_ssh_only_from_configured_cidrs_web_from_anywhere() -> None:
+    rules = ingress(run_stack("aws-dev"), "app-dev-web")
+    assert set(rules) == {22, 80, 443}
+    assert rules[22]["cidrBlocks"] == ["203.0.113.7/32"]
+    assert rules[22]["ipv6CidrBlocks"] == []
+    for port in (80, 443):
+        assert rules[port]["cidrBlocks"] == ["0.0.0.0/0"]
+        assert rules[port]["ipv6CidrBlocks"] == ["::/0"]
+
+
+def test_ipv6_operator_cidr_goes_to_ipv6_rules() -> None:
+    run = run_stack("aws-dev", sshCidrs=["203.0.113.7/32", "2001:db8::/48"])
+    rules = ingress(run, "app-dev-web")
+    assert rules[22]["cidrBlocks"] == ["203.0.113.7/32"]
+    assert rules[22]["ipv6CidrBlocks"] == ["2001:db8::/48"]
+
+
+def test_database_private_encrypted_backed_up_reachable_from_web_only() -> None:
+    run = run_stack("aws-dev")
+    db = one(run, "aws:rds/instance:Instance").inputs
+    assert db["publiclyAccessible"] is False
+    assert db["storageEncrypted"] is True
+    assert db["backupRetentionPeriod"] >= 7
+    assert db["engine"] == "postgres"
+    assert db["dbSubnetGroupName"] == "app-dev-db"  # the group of private subnets
+    group = one(run, "aws:rds/subnetGroup:SubnetGroup").inputs
+    assert group["subnetIds"] == ["app-dev-private-0-id", "app-dev-private-1-id"]
+    for subnet in ("app-dev-private-0", "app-dev-private-1"):
+        assert one(run, "aws:ec2/subnet:Subnet", subnet).inputs["mapPublicIpOnLaunch"] is False
+    rule = ingress(run, "app-dev-db")
+    assert set(rule) == {5432}
+    assert rule[5432]["securityGroups"] == ["app-dev-web-id"]
+    assert "cidrBlocks" not in rule[5432]
+    assert db["vpcSecurityGroupIds"] == ["app-dev-db-id"]
+
+
+def test_only_the_public_subnet_routes_to_the_internet() -> None:
+    run = run_stack("aws-dev")
+    (association,) = run.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
+    assert association.inputs["subnetId"] == "app-dev-public-id"
+
+
+def test_server_disk_encrypted_imdsv2_and_host_key_pinned() -> None:
+    run = run_stack("aws-dev")
+    server = one(run, "aws:ec2/instance:Instance")
+    assert server.inputs["rootBlockDevice"]["encrypted"] is True
+    assert server.inputs["metadataOptions"]["httpTokens"] == "required"
+    assert server.inputs["subnetId"] == "app-dev-public-id"
+    assert server.inputs["ami"] == "ami-0123456789abcdef0"  # looked up, not hard-coded
+    assert server.inputs["userData"] == "(secret)"  # the private host key never shows in a plan
+    s = settings_of("aws-dev")
+    assert_host_key_installed(
+        server.revealed["userData"], run.outputs["ssh_host_key"], s.ssh_public_key
+    )
+
+
+def test_prod_has_deletion_protection_dev_does_not() -> None:
+    prod = one(run_stack("aws-prod"), "aws:rds/instance:Instance").inputs
+    assert prod["deletionProtection"] is True
+    assert prod["skipFinalSnapshot"] is False
+    assert one(run_stack("aws-prod"), "aws:ec2/instance:Instance").inputs["disableApiTermination"]
+    dev = one(run_stack("aws-dev"), "aws:rds/instance:Instance").inputs
+    assert dev["deletionProtection"] is False
+
+
+def test_dns_points_domain_at_elastic_ip_which_is_the_host() -> None:
+    run = run_stack("aws-dev")
+    record = one(run, "aws:route53/record:Record").inputs
+    assert (record["name"], record["type"]) == ("api-dev.example.com", "A")
+    assert record["records"] == [run.outputs["host"]] == ["198.51.100.7"]
+    assert one(run, "aws:ec2/eip:Eip").inputs["instance"] == "app-dev-server-id"
+
+
+@pytest.mark.parametrize("stack", ["aws-dev", "aws-prod"])
+def test_output_contract(stack: str) -> None:
+    run = run_stack(stack)
+    s = settings_of(stack)
+    assert_contract(run, "aws", s.stage, s.domain, vm=True)
+    assert run.outputs["database_url"] == (
+        "postgresql+psycopg://app:mockGeneratedPassw0rd@"
+        f"{s.app}-{s.stage}-db.rds.internal:5432/app?sslmode=require"
+    )
+
+
+def test_given_db_password_secret_is_used_instead_of_a_generated_one() -> None:
+    run = run_stack("aws-dev", dbPassword="s3cret/with@chars")
+    assert not run.of_type("random:index/randomPassword:RandomPassword")
+    assert "app:s3cret%2Fwith%40chars@" in run.outputs["database_url"]
+    assert one(run, "aws:rds/instance:Instance").inputs["password"] == "(secret)"

@@ -1,0 +1,65 @@
+"""DigitalOcean stack under the mock engine (apply mode)."""
+
+import pytest
+from stack_contract import assert_contract, assert_host_key_installed
+from stack_helpers import one, run_stack, settings_of
+
+WORLD = ["0.0.0.0/0", "::/0"]
+
+
+def inbound(run) -> dict[str, dict]:
+    rules = one(run, "digitalocean:index/firewall:Firewall").inputs["inboundRules"]
+    return {rule.get("portRange", rule["protocol"]): rule for rule in rules}
+
+
+def test_firewall_ssh_from_operator_web_from_anywhere_applied_to_the_droplet() -> None:
+    run = run_stack("digitalocean-dev")
+    rules = inbound(run)
+    assert set(rules) == {"22", "80", "443", "icmp"}
+    assert rules["22"]["sourceAddresses"] == ["203.0.113.7/32"]
+    assert rules["80"]["sourceAddresses"] == rules["443"]["sourceAddresses"] == WORLD
+    firewall = one(run, "digitalocean:index/firewall:Firewall").inputs
+    droplet_id = int(one(run, "digitalocean:index/reservedIp:ReservedIp").inputs["dropletId"])
+    assert firewall["dropletIds"] == [droplet_id]
+
+
+def test_database_admits_only_the_droplet_and_lives_in_the_vpc() -> None:
+    run = run_stack("digitalocean-dev")
+    cluster = one(run, "digitalocean:index/databaseCluster:DatabaseCluster")
+    assert cluster.inputs["privateNetworkUuid"] == "app-dev-vpc-id"
+    assert cluster.inputs["engine"] == "pg"
+    firewall = one(run, "digitalocean:index/databaseFirewall:DatabaseFirewall").inputs
+    assert firewall["clusterId"] == "app-dev-db-id"
+    droplet_id = one(run, "digitalocean:index/reservedIp:ReservedIp").inputs["dropletId"]
+    assert firewall["rules"] == [{"type": "droplet", "value": str(droplet_id)}]
+    assert "private-app-dev-db" in run.outputs["database_url"]  # private host, not public
+
+
+def test_droplet_in_vpc_with_pinned_host_key() -> None:
+    run = run_stack("digitalocean-dev")
+    droplet = one(run, "digitalocean:index/droplet:Droplet")
+    assert droplet.inputs["vpcUuid"] == "app-dev-vpc-id"
+    assert droplet.inputs["image"].startswith("ubuntu-24-04")
+    s = settings_of("digitalocean-dev")
+    assert_host_key_installed(
+        droplet.revealed["userData"], run.outputs["ssh_host_key"], s.ssh_public_key
+    )
+
+
+def test_reserved_ip_is_host_and_dns_target() -> None:
+    run = run_stack("digitalocean-dev")
+    record = one(run, "digitalocean:index/dnsRecord:DnsRecord").inputs
+    assert (record["domain"], record["name"], record["type"]) == ("example.com", "api-dev", "A")
+    assert record["value"] == run.outputs["host"] == "203.0.113.50"
+
+
+def test_prod_database_is_protected() -> None:
+    prod = one(run_stack("digitalocean-prod"), "digitalocean:index/databaseCluster:DatabaseCluster")
+    dev = one(run_stack("digitalocean-dev"), "digitalocean:index/databaseCluster:DatabaseCluster")
+    assert (prod.protect, dev.protect) == (True, False)
+
+
+@pytest.mark.parametrize("stack", ["digitalocean-dev", "digitalocean-prod"])
+def test_output_contract(stack: str) -> None:
+    s = settings_of(stack)
+    assert_contract(run_stack(stack), "digitalocean", s.stage, s.domain, vm=True)

@@ -1,0 +1,67 @@
+"""The release commands validate input before touching any host (no host needed here)."""
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from deployer.cli import app
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    "command", ["deploy", "rollback", "releases", "unlock", "promote", "status", "logs"]
+)
+def test_every_release_command_is_registered(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        (["deploy", "prod", "--keep", "1"], "--keep"),
+        (["rollback", "prod", "../../etc/passwd"], "invalid release id"),
+        (["rollback", "prod", "20261127T090501-abc; rm -rf /"], "invalid release id"),
+        (["logs", "prod", "-n", "0"], "lines must be"),
+        (["status", "prod"], "deployer.toml not found"),
+        (["promote", "staging", "prod"], "deployer.toml not found"),
+    ],
+)
+def test_bad_input_exits_2_before_connecting(
+    args: list[str], why: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "invalid input" in result.output and why in result.output
+
+
+def test_unknown_stage_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deployer.toml").write_text('[stages.staging]\nhost = "127.0.0.1"\n')
+    result = runner.invoke(app, ["releases", "prod"])
+    assert result.exit_code == 2 and "prod" in result.output and "staging" in result.output
+
+
+def test_promote_between_platform_stages_copies_the_artifact_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", "/nonexistent")  # no pulumi CLI: the stack files are edited
+    digest = "europe-docker.pkg.dev/p/app/app@sha256:" + "ab" * 32
+    (tmp_path / "Pulumi.gcp-staging.yaml").write_text(f"config:\n  deployer:image: {digest}\n")
+    (tmp_path / "Pulumi.gcp-prod.yaml").write_text(
+        "# prod\nconfig:\n  deployer:image: europe-docker.pkg.dev/p/app/app@sha256:"
+        + "0" * 64
+        + "\n  deployer:minInstances: 1\n"
+    )
+    (tmp_path / "deployer.toml").write_text(
+        '[stages.staging]\nstack = "gcp-staging"\n\n[stages.prod]\nstack = "gcp-prod"\n'
+    )
+    result = runner.invoke(app, ["promote", "staging", "prod"])
+    assert result.exit_code == 0, result.output
+    prod = (tmp_path / "Pulumi.gcp-prod.yaml").read_text()
+    assert digest in prod and "# prod" in prod and "minInstances: 1" in prod
+    assert "pulumi up --stack gcp-prod" in result.output

@@ -1,0 +1,126 @@
+"""The load generator against a tiny local HTTP server (loopback only)."""
+
+import json
+import socketserver
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from deployer.release.loadcheck import Background, run_load
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    count = 0
+    lock = threading.Lock()
+
+    def do_GET(self) -> None:
+        with Handler.lock:
+            Handler.count += 1
+            n = Handler.count
+        status = 500 if n % 10 == 0 else 200
+        body = json.dumps({"status": "ok", "version": "1" if n <= 50 else "2"}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server():
+    Handler.count = 0
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/health"
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_counts_failures_statuses_and_versions(server: str) -> None:
+    result = run_load(server, requests=100, concurrency=4)
+    assert result.sent == 100 and Handler.count == 100
+    assert result.failed == 10 and result.statuses[500] == 10 and result.ok == 90
+    assert sum(result.versions.values()) == 90 and set(result.versions) == {"1", "2"}
+
+
+def test_transport_errors_are_failures() -> None:
+    result = run_load("http://127.0.0.1:9/health", requests=5, concurrency=2)
+    assert result.failed == 5 and result.ok == 0 and result.errors
+
+
+def test_background_runs_until_stopped(server: str) -> None:
+    with Background(server, requests=10, concurrency=2, max_seconds=30) as bg:
+        while Handler.count < 120:
+            threading.Event().wait(0.01)
+    assert bg.result.sent >= 120 and not bg.result.timed_out
+
+
+def test_refuses_non_loopback_targets() -> None:
+    with pytest.raises(ValueError):
+        run_load("https://example.com/health", requests=1)
+    with pytest.raises(ValueError):
+        run_load("https://app.deployer.test/health", resolve_to="10.0.0.1", requests=1)
+
+
+def test_bounded_in_count() -> None:
+    with pytest.raises(ValueError):
+        run_load("http://127.0.0.1:9/", requests=10**9)
+
+
+class ClosingServer(socketserver.ThreadingTCPServer):
+    """Answers keep-alive requests, but closes a connection unanswered at chosen requests."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, drop: set[int]) -> None:
+        self.drop, self.count, self.lock = drop, 0, threading.Lock()
+        super().__init__(("127.0.0.1", 0), ClosingHandler)
+
+
+class ClosingHandler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        body = b'{"version": "1"}'
+        while True:
+            lines = []
+            while (line := self.rfile.readline()) not in (b"\r\n", b""):
+                lines.append(line)
+            if not lines:
+                return
+            with self.server.lock:
+                self.server.count += 1
+                n = self.server.count
+            if n in self.server.drop:
+                return  # close without a response
+            head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            self.wfile.write(head + body)
+
+
+def serve(drop: set[int]) -> ClosingServer:
+    srv = ClosingServer(drop)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def test_a_keepalive_connection_closed_unanswered_is_retried_once_and_counted() -> None:
+    srv = serve({2})
+    try:
+        result = run_load(f"http://127.0.0.1:{srv.server_address[1]}/", requests=4, concurrency=1)
+    finally:
+        srv.shutdown()
+    assert result.ok == 4 and result.failed == 0 and result.retried == 1
+
+
+def test_a_second_unanswered_close_is_a_failure() -> None:
+    srv = serve({2, 3})
+    try:
+        result = run_load(f"http://127.0.0.1:{srv.server_address[1]}/", requests=3, concurrency=1)
+    finally:
+        srv.shutdown()
+    assert result.failed == 1 and result.retried == 1 and result.ok == 2

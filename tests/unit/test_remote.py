@@ -1,0 +1,91 @@
+"""The SSH layer without a server: command quoting, atomic writes, host-key policies."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import paramiko
+import pytest
+
+from deployer.remote import (
+    HostKeyError,
+    Remote,
+    _Refuse,
+    _TrustAndRecord,
+    host_key_name,
+    quote_argv,
+    sh_c,
+    tail,
+    write_file_script,
+)
+from deployer.target import build_target
+
+
+def remote(user: str = "deploy", **over) -> Remote:
+    t = build_target({"host": "203.0.113.10", "domain": "api.example.com", **over})
+    r = Remote(t)
+    r.user = user
+    return r
+
+
+def test_command_line_quotes_every_word_and_adds_sudo() -> None:
+    r = remote()
+    line = r.command_line(["echo", "a b", "$(id)", "x;y"], sudo=True)
+    assert line == "sudo -n -H -- echo 'a b' '$(id)' 'x;y'"
+    assert shlex.split(line)[5:] == ["a b", "$(id)", "x;y"]
+    assert remote("root").command_line(["id"], sudo=True) == "id"
+
+
+def test_compound_scripts_run_whole_under_sudo() -> None:
+    line = remote().command_line(sh_c("a && b"), sudo=True)
+    assert line == "sudo -n -H -- sh -c 'a && b'"
+
+
+def test_write_file_script_is_atomic_and_quoted() -> None:
+    script = write_file_script("/etc/x y.conf", "0600", "app", "app")
+    assert "mktemp" in script and "mv -f \"$tmp\" '/etc/x y.conf'" in script
+    assert "chmod 0600" in script and "chown app:app" in script
+
+
+def test_helpers() -> None:
+    assert host_key_name("10.0.0.1", 22) == "10.0.0.1"
+    assert host_key_name("10.0.0.1", 2222) == "[10.0.0.1]:2222"
+    assert quote_argv(["a", "b c"]) == "a 'b c'"
+    assert tail("\n".join(str(i) for i in range(50)), 3) == "47\n48\n49"
+
+
+def test_unknown_key_refused_naming_trust_new_host() -> None:
+    key = paramiko.Ed25519Key.generate() if hasattr(paramiko.Ed25519Key, "generate") else None
+    key = key or paramiko.RSAKey.generate(1024)
+    client = paramiko.SSHClient()
+    with pytest.raises(HostKeyError, match="--trust-new-host"):
+        _Refuse("known_hosts").missing_host_key(client, "[10.0.0.1]:2222", key)
+
+
+def test_trust_new_host_records_the_key(tmp_path: Path) -> None:
+    key = paramiko.RSAKey.generate(1024)
+    client = paramiko.SSHClient()
+    known = tmp_path / "sub" / "known_hosts"
+    _TrustAndRecord(known).missing_host_key(client, "[10.0.0.1]:2222", key)
+    assert known.read_text() == f"[10.0.0.1]:2222 ssh-rsa {key.get_base64()}\n"
+    assert client.get_host_keys().lookup("[10.0.0.1]:2222") is not None
+
+
+def test_pinned_key_is_the_only_key_accepted(tmp_path: Path) -> None:
+    key = paramiko.RSAKey.generate(1024)
+    line = f"ssh-rsa {key.get_base64()}"
+    r = remote(ssh_host_key=line, ssh_port=2222)
+    r.known_hosts_override = tmp_path / "known_hosts"
+
+    class Conn:
+        host, port = "203.0.113.10", 2222
+        client = paramiko.SSHClient()
+        ssh_config: dict = {}
+
+    conn = Conn()
+    r._set_host_key_policy(conn)  # type: ignore[arg-type]
+    keys = conn.client.get_host_keys()
+    assert list(keys.keys()) == ["[203.0.113.10]:2222"]
+    assert isinstance(conn.client._policy, _Refuse)
+    assert not (tmp_path / "known_hosts").exists()
