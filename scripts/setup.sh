@@ -29,7 +29,11 @@ stamp=.venv/.deployer-requirements
 want=$(cat pyproject.toml app/requirements.txt stacks/requirements.txt requirements-dev.txt | sha256sum)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing Python packages into .venv"
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[app,cloud,dev]'
+  log=$(mktemp)
+  if ! { .venv/bin/pip install -q --upgrade pip && .venv/bin/pip install -q -e '.[app,cloud,dev]'; } \
+      >"$log" 2>&1; then
+    cat "$log"; rm -f "$log"; exit 1
+  fi
+  rm -f "$log"
   echo "$want" > "$stamp"
 fi

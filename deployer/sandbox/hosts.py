@@ -129,6 +129,8 @@ def nspawn_argv(name: str, root: Path, netns: str) -> list[str]:
         "--register=no", "--keep-unit", "--console=passive", "--link-journal=no",
         f"--network-namespace-path={network.netns_path(netns)}", "--resolv-conf=off",
         "--timezone=off",
+        # The host's own firewall (nftables) acts on its own network namespace only.
+        "--capability=CAP_NET_ADMIN",
     ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -280,3 +281,33 @@ def test_renewal_serves_new_certificate_without_manual_reload(booted: Bootstrapp
         f"--no-random-sleep-on-renew --non-interactive --server {out['acme_server']}"
     )
     assert wait_until(lambda: cert_serial(host) != serial, timeout=30)
+
+
+def test_host_firewall_admits_only_ssh_http_https(booted: Bootstrapped) -> None:
+    """The real nftables rules on the host: a listener on another port is unreachable from the
+    lab network, while HTTPS on the same address answers."""
+    from deployer.sandbox import config
+
+    step = next(s for s in booted.first["steps"] if s["name"] == "firewall")
+    assert step["status"] == "changed", step
+    host = booted.host
+    host.ssh("sudo systemd-run --unit=probe-listener python3 -m http.server 9099 --bind 0.0.0.0")
+    try:
+        address = config.lab_address(host.index)
+
+        def reach(port: int) -> bool:
+            probe = subprocess.run(
+                ["ip", "netns", "exec", config.LAB_NETNS, "python3", "-c",
+                 f"import socket; socket.create_connection(('{address}', {port}), timeout=3)"],
+                capture_output=True, timeout=30, check=False,
+            )  # fmt: skip
+            return probe.returncode == 0
+
+        local = "import urllib.request as u; print(u.urlopen('http://127.0.0.1:9099/').status)"
+        waited = host.ssh(f'for i in $(seq 50); do python3 -c "{local}" 2>/dev/null && break; '
+                          "sleep 0.1; done").stdout
+        assert waited.strip() == "200"  # it does listen, for the host itself
+        assert reach(443)
+        assert not reach(9099)
+    finally:
+        host.ssh("sudo systemctl stop probe-listener", check=False)

@@ -1,7 +1,7 @@
 """The rendered nftables rules, loaded for real into a throwaway network namespace.
 
-Sandbox hosts (systemd-nspawn) may not change their firewall, so the bootstrap firewall step is
-skipped there; this test loads the exact file bootstrap writes with the real `nft` instead.
+Checks the rule set itself (policies, open ports) without a host; test_bootstrap.py checks the
+same rules loaded by bootstrap on a sandbox host, with a real probe from the lab network.
 """
 
 from __future__ import annotations
