@@ -83,11 +83,15 @@ def reload_nginx(remote: Remote) -> None:
     )
 
 
-def stop_instances(remote: Remote, units: list[str]) -> None:
+def stop_argv(units: list[str], *, wait: bool = True) -> list[str]:
+    """Disable and stop app units; without *wait*, systemd finishes the graceful stop alone."""
+    return ["systemctl", "disable", "--quiet", "--now", *([] if wait else ["--no-block"]), *units]
+
+
+def stop_instances(remote: Remote, units: list[str], *, wait: bool = True) -> None:
     """Stop and disable the given app units (after traffic left them)."""
     if units:
-        names = " ".join(shlex.quote(u) for u in units)
-        remote.sh(f"systemctl disable --quiet --now {names}", what="stop old instances")
+        remote.sh(shlex.join(stop_argv(units, wait=wait)), what="stop old instances")
 
 
 def set_current(remote: Remote, layout: Layout, release_id: str) -> None:

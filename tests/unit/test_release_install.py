@@ -52,3 +52,11 @@ def test_changed_requirements_build_a_fresh_venv(tmp_path: Path) -> None:
     build(new, old)
     assert not (new / "venv/marker").exists()
     assert prefix(new) == str(new / "venv")
+
+
+def test_stop_waits_for_the_graceful_exit_unless_told_not_to() -> None:
+    from deployer.release.switch import stop_argv
+
+    units = ["app@r1.service"]
+    assert stop_argv(units) == ["systemctl", "disable", "--quiet", "--now", "app@r1.service"]
+    assert "--no-block" in stop_argv(units, wait=False)
