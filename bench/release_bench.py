@@ -4,7 +4,8 @@ failed requests under load, all from the same run.
     sudo .venv/bin/python bench/release_bench.py [--requests 2000] [--concurrency 10]
 
 Boots a provisioned sandbox host, bootstraps v1, deploys v2 once to warm the host's caches, then
-measures (each under constant load through nginx over HTTPS): deploying v3, rolling back to v2.
+measures (each under constant load through nginx over HTTPS): deploying v3, rolling back to v2;
+then, without load, rolling forward to v3 by id. Times are wall-clock of the whole CLI run.
 Targets (issue 5): deploy <= 8 s warm, rollback <= 2 s, 0 failed requests. Not run by the tests.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -100,12 +102,16 @@ def main() -> None:
             config, url, load, "deploy", "bench", "--source", str(v3)
         )
         rollback_s, rollback_p, rollback_load = under_load(config, url, load, "rollback", "bench")
+        v3_id = re.search(r"(\d{8}T\d{6}-[0-9a-f]{16}) is live", deploy_p.stdout).group(1)
+        idle_s, idle_p = cli(config, "rollback", "bench", v3_id)  # back to v3, no load
         print(f"bootstrap v1 (provisioned host):   {boot:6.2f} s")
         print(f"first deploy v2 (warms caches):     {warm:6.2f} s")
         print(f"deploy v3, warm caches:             {deploy_s:6.2f} s   (target <= 8 s)")
         print(f"   phases: {phase_times(deploy_p.stdout)}")
         print(f"rollback v3 -> v2:                  {rollback_s:6.2f} s   (target <= 2 s)")
         print(f"   phases: {phase_times(rollback_p.stdout)}")
+        print(f"rollback v2 -> v3, no load:         {idle_s:6.2f} s")
+        print(f"   phases: {phase_times(idle_p.stdout)}")
         for what, res in (("deploy", deploy_load), ("rollback", rollback_load)):
             print(f"failed requests during {what + ':':<13} {res.failed}   ({res.summary()})")
     finally:

@@ -82,8 +82,14 @@ def resolve_secrets(
     return secrets
 
 
-def stage(config: dict[str, Any], name: str, base: Path) -> dict[str, Any]:
-    """Target fields for stage *name* (``outputs``/``stack`` keys left for the caller)."""
+def stage(
+    config: dict[str, Any], name: str, base: Path, *, secrets: bool = True
+) -> dict[str, Any]:
+    """Target fields for stage *name* (``outputs``/``stack`` keys left for the caller).
+
+    With ``secrets=False`` the stage's secrets are not read: commands that never write the
+    host's ``.env`` (deploy, rollback, status, ...) do not need them in the environment.
+    """
     stages = config.get("stages", {})
     if name not in stages:
         known = ", ".join(sorted(stages)) or "none"
@@ -105,7 +111,7 @@ def stage(config: dict[str, Any], name: str, base: Path) -> dict[str, Any]:
         app["source"] = str(base / app["source"])
     names = list(app.pop("secrets_from_env", []))
     file = app.pop("secrets_file", None)
-    if names or file:
+    if secrets and (names or file):
         app["secrets"] = resolve_secrets(names, base / file if file else None)
     data["stage"] = name
     if app:

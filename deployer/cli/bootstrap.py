@@ -101,6 +101,7 @@ def build(
     sandbox: str | None = None,
     cli: dict[str, Any] | None = None,
     app: dict[str, Any] | None = None,
+    secrets: bool = True,
 ):  # -> Target
     """Merge the sources (outputs < deployer.toml stage < command line) into a valid Target."""
     from deployer import config, target
@@ -111,7 +112,9 @@ def build(
         path = config_file or config.DEFAULT_FILE
         if not path.is_file():
             raise target.TargetError(f"--stage {stage}: {path} not found")
-        stage_data = config.stage(config.load(path), stage, path.resolve().parent)
+        stage_data = config.stage(
+            config.load(path), stage, path.resolve().parent, secrets=secrets
+        )
         stack = stack or stage_data.pop("stack", None)
         file = stage_data.pop("outputs", None)
         outputs = outputs or (Path(file) if file else None)

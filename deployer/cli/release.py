@@ -22,7 +22,7 @@ def _target(stage: str, config_file: Path | None, source: Path | None = None):  
     from deployer.cli.bootstrap import build
 
     app = {"source": str(source)} if source else None
-    return build(None, stage=stage, config_file=config_file, app=app)
+    return build(None, stage=stage, config_file=config_file, app=app, secrets=False)
 
 
 def _fail(code: int, message: str) -> typer.Exit:
@@ -66,7 +66,14 @@ def _print_phase(console, result) -> None:
 
 
 def run_release(
-    t, *, action: str, artifact=None, rollback_to: str = "", message: str = "", keep: int = 5
+    t,
+    *,
+    action: str,
+    artifact=None,
+    rollback_to: str = "",
+    message: str = "",
+    keep: int = 5,
+    audit_as: str = "",
 ) -> int:
     """Run a deploy or rollback on target ``t`` with live phase output; return the exit code."""
     import time
@@ -76,6 +83,7 @@ def run_release(
 
     from deployer.release.lifecycle import Run
     from deployer.release.lock import LockHeld
+    from deployer.release.phases import GATED
 
     console = Console()
     what = f"artifact {artifact.sha256[:12]} ({artifact.version})" if artifact else "rollback"
@@ -90,6 +98,7 @@ def run_release(
             rollback_to=rollback_to,
             message=message,
             keep=keep,
+            audit_as=audit_as,
             report=lambda r: _print_phase(console, r),
         )
         outcome = run.execute()
@@ -107,8 +116,10 @@ def run_release(
     )
     if err.tail:
         console.print(escape(err.tail), style="red", highlight=False)
-    if run.release_id and err.phase != "lock":
+    if err.phase in GATED and err.phase != "lock":
         console.print(f"release {run.release_id} marked bad; the previous release keeps serving")
+    elif err.phase not in GATED:
+        console.print(f"traffic is on release {run.release_id}; finish by hand or re-run")
     return EXIT_FAILED
 
 
@@ -256,8 +267,10 @@ def register(app: typer.Typer) -> None:
             if not follow:
                 typer.echo(remote.run(argv, sudo=True, what="journalctl").stdout, nl=False)
                 return
-            with contextlib.suppress(KeyboardInterrupt):  # Fabric prints lines as they arrive
-                remote.conn.run(remote.command_line(argv, sudo=True), hide=False, warn=True)
+            # Fabric prints lines as they arrive; with a pty, Ctrl-C reaches journalctl.
+            with contextlib.suppress(KeyboardInterrupt):
+                cmd = remote.command_line(argv, sudo=True)
+                remote.conn.run(cmd, hide=False, warn=True, pty=True)
 
 
 def _promote(src: str, dst: str, message: str, stacks_dir: Path, config_file: Path | None) -> int:
@@ -278,7 +291,7 @@ def _promote(src: str, dst: str, message: str, stacks_dir: Path, config_file: Pa
     if not path.is_file():
         raise TargetError(f"{path} not found")
     raw = config.load(path)
-    stages = {n: config.stage(raw, n, path.resolve().parent) for n in (src, dst)}
+    stages = {n: config.stage(raw, n, path.resolve().parent, secrets=False) for n in (src, dst)}
     stacks = stacks_dir or path.resolve().parent
     if all(is_platform_stage(s, stacks) for s in stages.values()):
         return _promote_platform(stages[src], stages[dst], stacks)
@@ -295,7 +308,7 @@ def _promote(src: str, dst: str, message: str, stacks_dir: Path, config_file: Pa
         typer.secho(f"refused: {exc}", fg="red", err=True)
         return EXIT_REFUSED
     note = message or f"promoted from {src}"
-    return run_release(dst_t, action="deploy", artifact=artifact, message=note)
+    return run_release(dst_t, action="deploy", artifact=artifact, message=note, audit_as="promote")
 
 
 def _promote_platform(src: dict, dst: dict, stacks: Path) -> int:

@@ -108,6 +108,7 @@ class Run:
     keep: int = ledger.DEFAULT_KEEP
     who: str = field(default_factory=whoami)
     report: Callable[[PhaseResult], None] | None = None
+    audit_as: str = ""  # e.g. "promote": how the audit log names this deploy
 
     layout: Layout = field(init=False)
     info: LockInfo = field(init=False)
@@ -121,6 +122,7 @@ class Run:
     started: bool = False
     switched: bool = False
     noop: bool = False
+    recorded: ledger.Ledger = field(default_factory=ledger.Ledger)
 
     def __post_init__(self) -> None:
         self.layout = Layout(self.target.app.name)
@@ -136,19 +138,20 @@ class Run:
             self._audit("failed", f"{outcome.failed_phase}: {outcome.error.message}"[:500])
         return outcome
 
-    def _audit(self, result: str, detail: str = "") -> None:
+    def _entry(self, result: str, detail: str = "") -> AuditEntry:
         rel = self.release
         sha = rel.sha256 if rel else (self.artifact.sha256 if self.artifact else "")
-        action = "noop" if self.noop else self.action
+        action = "noop" if self.noop else (self.audit_as or self.action)
         version = rel.version if rel else ""
-        entry = AuditEntry(action, result, self.release_id, sha, version, detail, self.who)
+        return AuditEntry(action, result, self.release_id, sha, version, detail, self.who)
+
+    def _audit(self, result: str, detail: str = "") -> None:
         with contextlib.suppress(Exception):  # the audit must never hide the real outcome
-            append_audit(self.remote, self.layout, entry)
+            append_audit(self.remote, self.layout, self._entry(result, detail))
 
     # -- phases ----------------------------------------------------------------------------------
     def phase_lock(self) -> str:
-        acquire_lock(self.remote, self.layout, self.info)
-        self.state = read_state(self.remote, self.layout)
+        self.state = acquire_lock(self.remote, self.layout, self.info)
         self.old_port = self.state.serving_port
         self.port = install.other_port(self.old_port)
         cur = self.state.ledger.current()
@@ -159,6 +162,8 @@ class Run:
     def _plan_deploy(self, cur: ledger.Release | None) -> str:
         art = self.artifact
         assert art is not None
+        if self.state.serving_port is None:
+            raise PhaseError("nothing is serving on this host yet: run `deployer bootstrap` first")
         if cur is not None and cur.sha256 == art.sha256 and self.state.current_link == cur.id:
             self.noop, self.release_id, self.release = True, cur.id, cur
             self._audit("ok", "artifact already current")
@@ -206,6 +211,8 @@ class Run:
 
     def phase_install(self) -> str:
         spec = self.target.app
+        serving = self.state.ledger.current()
+        clone_from = serving.id if serving and serving.id in self.state.release_dirs else None
         install.install_release(
             self.remote,
             self.layout,
@@ -214,6 +221,7 @@ class Run:
             port=self.port,
             workers=spec.workers,
             requirements=spec.requirements,
+            clone_from=clone_from,
         )
         return str(self.layout.release(self.release_id))
 
@@ -233,12 +241,8 @@ class Run:
             self.remote.write_file(
                 f"{self.layout.release(self.release_id)}/release.env", env.encode()
             )
-        units = self.remote.sh(
-            f"systemctl list-units --plain --no-legend --state=active "
-            f"{shlex.quote(self.target.app.name + '@*.service')} | cut -d' ' -f1"
-        ).stdout.split()
         new_unit = self.layout.unit(self.release_id)
-        self.old_units = [u for u in units if u != new_unit]
+        self.old_units = [u for u in self.state.active_units if u != new_unit]
         self.started = True
         switch.start_instance(self.remote, self.layout, self.release_id, restart=True)
         return new_unit
@@ -258,28 +262,29 @@ class Run:
 
     def phase_drain(self) -> str:
         self.remote.sh(wait_gone_script(self.workers_before), what="wait for old nginx workers")
-        switch.stop_instances(self.remote, self.old_units)
+        # No request can reach the old instance any more: let it finish stopping on its own.
+        switch.stop_instances(self.remote, self.old_units, wait=False)
         return f"stopped {', '.join(self.old_units) or 'nothing'}"
 
     def phase_record(self) -> str:
-        led = read_state(self.remote, self.layout).ledger
+        led = self.state.ledger  # read under the lock we still hold
         rel = self.release
         assert rel is not None
         led = led.add(led.get(rel.id) or rel).make_current(rel.id)
-        write_ledger(self.remote, self.layout, led)
+        write_ledger(self.remote, self.layout, led, self._entry("ok", self.message))
+        self.recorded = led
         switch.set_current(self.remote, self.layout, self.release_id)
-        self._audit("ok", self.message)
         return f"{rel.id} current"
 
     def phase_cleanup(self) -> str:
-        st = read_state(self.remote, self.layout)
-        doomed = ledger.retention(list(st.release_dirs), st.ledger, self.keep)
-        led = st.ledger.without(set(doomed))
-        present = set(st.release_dirs) - set(doomed)
-        led = led.without({r.id for r in led.releases if r.id not in present})
+        recorded = self.recorded
+        dirs = {*self.state.release_dirs, self.release_id}
+        doomed = ledger.retention(list(dirs), recorded, self.keep)
+        present = dirs - set(doomed)
+        led = recorded.without({r.id for r in recorded.releases if r.id not in present})
         keep_shas = {r.sha256 for r in led.releases}
         self.remote.sh(prune_script(self.layout, doomed, keep_shas), what="remove old releases")
-        if led != st.ledger:
+        if led != recorded:
             write_ledger(self.remote, self.layout, led)
         return f"removed {len(doomed)}; {len(present)} kept (keep={self.keep})"
 

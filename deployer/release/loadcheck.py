@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 MAX_REQUESTS = 200_000
 MAX_CONCURRENCY = 64
-NO_RESPONSE = "without sending a response"
 
 
 @dataclass
@@ -145,14 +144,18 @@ async def _one(
     import httpx
 
     for attempt in (1, 2):
+        answered = False
         try:
-            resp = await client.get(url, headers=headers, extensions=extensions)
+            async with client.stream("GET", url, headers=headers, extensions=extensions) as resp:
+                answered = True
+                await resp.aread()
             break
-        except httpx.RemoteProtocolError as exc:
-            # A keep-alive connection closed before any byte of a response (nginx closes idle
-            # connections when a reload retires its old workers): user agents retry idempotent
-            # requests then (RFC 9112, 9.3.1). Retried once, and counted.
-            if attempt == 1 and NO_RESPONSE in str(exc):
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            # The connection closed before any byte of a response: nginx closes idle keep-alive
+            # connections when a graceful reload retires its old workers, racing a request the
+            # client just sent. User agents retry idempotent requests then (RFC 9112, 9.3.1):
+            # retried once, and counted. A response cut after its headers is a failure.
+            if attempt == 1 and not answered:
                 result.retried += 1
                 continue
             _failed(result, exc)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from deployer.remote import Remote
 
 SEP = "----deployer-section----"
+STATE_SECTIONS = 6
 UPSTREAM_PORT = re.compile(r"server\s+127\.0\.0\.1:(\d+)\s*;")
 
 
@@ -33,6 +34,7 @@ class HostState:
     release_dirs: tuple[str, ...]
     current_link: str  # release id the ``current`` symlink points at ('' if none)
     serving_port: int | None  # port in the nginx upstream file
+    active_units: tuple[str, ...] = ()  # running <app>@<id>.service instances
 
 
 def read_script(layout: Layout) -> str:
@@ -44,13 +46,15 @@ def read_script(layout: Layout) -> str:
         f"ls -1 -- {q(str(layout.releases))} 2>/dev/null",
         f"readlink -- {q(str(layout.current))} 2>/dev/null",
         f"cat -- {q(upstream_path(layout.app))} 2>/dev/null",
+        f"systemctl list-units --plain --no-legend --state=active {q(layout.app + '@*.service')}"
+        " | cut -d' ' -f1",
     ]
     return f"; echo {SEP}; ".join(parts) + "; true"
 
 
 def parse_state(stdout: str) -> HostState:
-    sections = [*stdout.split(SEP + "\n"), "", "", "", "", ""][:5]
-    ledger_text, lock_text, dirs, link, upstream = sections
+    sections = [*stdout.split(SEP + "\n"), *[""] * STATE_SECTIONS][:STATE_SECTIONS]
+    ledger_text, lock_text, dirs, link, upstream, units = sections
     port = UPSTREAM_PORT.search(upstream)
     return HostState(
         ledger=Ledger.from_json(ledger_text),
@@ -58,6 +62,7 @@ def parse_state(stdout: str) -> HostState:
         release_dirs=tuple(line for line in dirs.split() if line),
         current_link=link.strip().rstrip("/").rsplit("/", 1)[-1],
         serving_port=int(port.group(1)) if port else None,
+        active_units=tuple(units.split()),
     )
 
 
@@ -65,24 +70,36 @@ def read_state(remote: Remote, layout: Layout) -> HostState:
     return parse_state(remote.sh(read_script(layout), what="read release state").stdout)
 
 
-def write_ledger(remote: Remote, layout: Layout, ledger: Ledger) -> None:
-    remote.sh(f"mkdir -p -- {shlex.quote(str(layout.state))}", what="create state dir")
-    remote.write_file(str(layout.ledger), ledger.to_json().encode(), mode="0644")
+def write_ledger(
+    remote: Remote, layout: Layout, ledger: Ledger, entry: audit.AuditEntry | None = None
+) -> None:
+    """Atomically replace releases.json (the state directory exists since bootstrap), and
+    append ``entry`` to the audit log in the same round trip."""
+    from deployer.remote import write_file_script
+
+    script = write_file_script(str(layout.ledger), "0640", "root", "root")
+    if entry is not None:
+        script += f"; {audit.append_script(layout.audit_log, entry)}"
+    remote.sh(script, stdin=ledger.to_json().encode(), what="write releases.json")
 
 
 def append_audit(remote: Remote, layout: Layout, entry: audit.AuditEntry) -> None:
     remote.sh(audit.append_script(layout.audit_log, entry), what="append audit log")
 
 
-def acquire_lock(remote: Remote, layout: Layout, info: lock.LockInfo) -> None:
-    """Take the deploy lock or raise LockHeld naming the holder."""
-    res = remote.sh(lock.acquire_script(layout.lock_dir, info), check=False, what="take lock")
+def acquire_lock(remote: Remote, layout: Layout, info: lock.LockInfo) -> HostState:
+    """Take the deploy lock and read the state in the same round trip; raise LockHeld naming
+    the holder if someone else has it."""
+    script = f"{lock.acquire_script(layout.lock_dir, info)}; echo {SEP}; {read_script(layout)}"
+    res = remote.sh(script, check=False, what="take lock")
+    head, _, rest = res.stdout.partition(SEP + "\n")
     if res.code == lock.HELD_EXIT:
-        raise lock.LockHeld(lock.parse_holder(res.stdout) or lock.LockInfo.from_json(""))
-    if res.code != 0 or "acquired" not in res.stdout:
+        raise lock.LockHeld(lock.parse_holder(head) or lock.LockInfo.from_json(""))
+    if res.code != 0 or "acquired" not in head:
         from deployer.remote import CommandError
 
         raise CommandError("take deploy lock", res.code, res.stderr, res.stdout)
+    return parse_state(rest)
 
 
 def release_lock(remote: Remote, layout: Layout, info: lock.LockInfo) -> None:

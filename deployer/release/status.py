@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from deployer.release import audit
 from deployer.release.layout import Layout
-from deployer.release.state import SEP, HostState, parse_state, read_script
+from deployer.release.state import SEP, STATE_SECTIONS, HostState, parse_state, read_script
 
 MAX_LOG_LINES = 10_000
 
@@ -41,8 +41,8 @@ def status_script(layout: Layout, domain: str, recent: int = 5) -> str:
 
 def parse_status(stdout: str, layout: Layout) -> StatusFacts:
     chunks = stdout.split(SEP + "\n")
-    state = parse_state((SEP + "\n").join(chunks[:5]))
-    units, cert, disk, recent = [*chunks[5:], "", "", "", ""][:4]
+    state = parse_state((SEP + "\n").join(chunks[:STATE_SECTIONS]))
+    units, cert, disk, recent = [*chunks[STATE_SECTIONS:], "", "", "", ""][:4]
     cur = state.ledger.current()
     unit_state = "no release"
     if cur is not None:

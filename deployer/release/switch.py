@@ -25,21 +25,36 @@ def upstream_conf(port: int) -> str:
     return f"server 127.0.0.1:{int(port)};\n"
 
 
-def local_health_script(port: int, path: str, timeout: int = HEALTH_TIMEOUT) -> str:
-    """Poll http://127.0.0.1:PORT/PATH on the host until it answers 200 (python3 is there)."""
+def local_health_script(port: int, path: str, unit: str, timeout: int = HEALTH_TIMEOUT) -> str:
+    """Poll http://127.0.0.1:PORT/PATH on the host until it answers 200 (python3 is there).
+
+    Gives up early when *unit* has crashed (failed, or restarted by systemd): a release that
+    cannot boot is known bad at once instead of after the whole timeout.
+    """
     code = (
-        "import sys,time,urllib.request\n"
+        "import subprocess,sys,time,urllib.request\n"
         f"url='http://127.0.0.1:{int(port)}'+sys.argv[1]; end=time.time()+{int(timeout)}; last=''\n"
+        "def unit():\n"
+        "    out=subprocess.run(['systemctl','show','-p','ActiveState,SubState,NRestarts',"
+        "sys.argv[2]],capture_output=True,text=True).stdout\n"
+        "    return dict(l.split('=',1) for l in out.splitlines() if '=' in l)\n"
+        "def restarts(): return int(unit().get('NRestarts') or 0)\n"
+        "first=restarts()\n"
+        "def crashed():\n"
+        "    u=unit()\n"
+        "    return u.get('ActiveState')=='failed' or u.get('SubState')=='auto-restart' "
+        "or int(u.get('NRestarts') or 0)>first\n"
         "while time.time()<end:\n"
         "    try:\n"
         "        r=urllib.request.urlopen(url,timeout=3)\n"
         "        if r.status==200: print(r.read(200).decode(errors='replace')); sys.exit(0)\n"
         "        last=str(r.status)\n"
         "    except Exception as e: last=str(e)\n"
+        "    if crashed(): print('not healthy: the unit crashed', file=sys.stderr); sys.exit(1)\n"
         "    time.sleep(0.2)\n"
         "print('not healthy: '+last, file=sys.stderr); sys.exit(1)\n"
     )
-    return f"python3 -c {shlex.quote(code)} {shlex.quote(path)}"
+    return f"python3 -c {shlex.quote(code)} {shlex.quote(path)} {shlex.quote(unit)}"
 
 
 def start_instance(
@@ -57,10 +72,10 @@ def wait_healthy(remote: Remote, layout: Layout, release_id: str, port: int, pat
     """Wait for the instance to answer on its port; on failure include the unit's journal."""
     from deployer.remote import CommandError
 
+    unit = layout.unit(release_id)
     try:
-        return remote.run(["sh", "-c", local_health_script(port, path)], what="health").stdout
+        return remote.run(["sh", "-c", local_health_script(port, path, unit)], what="health").stdout
     except CommandError as exc:
-        unit = layout.unit(release_id)
         logs = remote.sh(
             f"journalctl -u {shlex.quote(unit)} -n 30 --no-pager -o cat", check=False
         ).stdout

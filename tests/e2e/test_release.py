@@ -106,6 +106,10 @@ def test_rollback_to_v1_under_load_drops_nothing(stage: Stage) -> None:
     assert stage.current()["id"] == v1["id"]
     listing = stage.cli("releases", "s")
     assert listing.returncode == 0 and "bad" in listing.stdout and "current" in listing.stdout
+    bad = next(r["id"] for r in stage.ledger().values() if r["status"] == "bad")
+    refused = stage.cli("rollback", "s", bad)
+    assert refused.returncode == 4 and "marked bad" in refused.stdout, refused.stdout
+    assert stage.current()["id"] == v1["id"]
 
 
 def test_two_deploys_at_once_exactly_one_proceeds(stage: Stage) -> None:

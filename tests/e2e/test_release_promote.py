@@ -43,6 +43,8 @@ def test_promote_runs_the_same_artifact_on_prod(stages: Stages) -> None:
     src, dst = staging.current(), prod.current()
     assert dst["sha256"] == src["sha256"] and dst["version"] == "2.0.0"
     assert dst["note"] == "promoted from staging"
+    audit = prod.host.ssh("sudo tail -n 1 /srv/app/state/audit.log").stdout
+    assert '"action": "promote"' in audit and src["sha256"] in audit
     sample = prod.sample(50)
     assert sample.failed == 0 and set(sample.versions) == {"2.0.0"}
     on_prod = prod.host.ssh(f"sudo sha256sum /srv/app/state/artifacts/{src['sha256']}.tar")
@@ -88,4 +90,4 @@ def test_promote_refuses_an_unhealthy_source(stages: Stages) -> None:
     assert status.returncode == 0, status.stdout + status.stderr
     assert "active (running)" in status.stdout and "expires" in status.stdout
     logs = prod.cli("logs", "prod", "-n", "20")
-    assert logs.returncode == 0 and "app@" in logs.stdout, logs.stdout + logs.stderr
+    assert logs.returncode == 0 and "gunicorn[" in logs.stdout, logs.stdout + logs.stderr

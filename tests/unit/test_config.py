@@ -49,6 +49,25 @@ def test_missing_secret_and_unknown_stage(tmp_path: Path, monkeypatch) -> None:
         config.stage(config.load(path), "prod", tmp_path)
 
 
+def test_release_commands_do_not_need_the_secrets(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "deployer.toml"
+    path.write_text(TOML)
+    monkeypatch.delenv("API_TOKEN", raising=False)
+    data = config.stage(config.load(path), "staging", tmp_path, secrets=False)
+    assert "secrets" not in data["app"]
+    assert build_target(data).app.secrets == {}
+
+
+def test_the_committed_deployer_toml_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = Path(__file__).resolve().parents[2]
+    raw = config.load(root / "deployer.toml")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    for name in raw["stages"]:
+        data = config.stage(raw, name, root)
+        assert data.pop("stack") == name  # stage names are the Pulumi stack names
+        assert (root / f"Pulumi.{name}.yaml").is_file()
+
+
 def test_unknown_keys_refused(tmp_path: Path) -> None:
     path = tmp_path / "deployer.toml"
     path.write_text('[stages.x]\nhost = "h.example.com"\npassword = "no"\n')

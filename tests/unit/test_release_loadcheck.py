@@ -79,8 +79,9 @@ class ClosingServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, drop: set[int]) -> None:
-        self.drop, self.count, self.lock = drop, 0, threading.Lock()
+    def __init__(self, drop: set[int], cut: set[int]) -> None:
+        self.drop, self.cut = drop, cut
+        self.count, self.lock = 0, threading.Lock()
         super().__init__(("127.0.0.1", 0), ClosingHandler)
 
 
@@ -99,11 +100,14 @@ class ClosingHandler(socketserver.StreamRequestHandler):
             if n in self.server.drop:
                 return  # close without a response
             head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            if n in self.server.cut:
+                self.wfile.write(head + body[:3])  # headers, then the connection dies
+                return
             self.wfile.write(head + body)
 
 
-def serve(drop: set[int]) -> ClosingServer:
-    srv = ClosingServer(drop)
+def serve(drop: set[int], cut: set[int] = frozenset()) -> ClosingServer:
+    srv = ClosingServer(drop, cut)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv
 
@@ -124,3 +128,12 @@ def test_a_second_unanswered_close_is_a_failure() -> None:
     finally:
         srv.shutdown()
     assert result.failed == 1 and result.retried == 1 and result.ok == 2
+
+
+def test_a_response_cut_after_its_headers_is_a_failure_not_retried() -> None:
+    srv = serve(set(), cut={2})
+    try:
+        result = run_load(f"http://127.0.0.1:{srv.server_address[1]}/", requests=3, concurrency=1)
+    finally:
+        srv.shutdown()
+    assert result.failed == 1 and result.retried == 0 and result.ok == 2

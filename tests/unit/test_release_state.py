@@ -19,13 +19,8 @@ def syntax_ok(script: str) -> bool:
 def sample_state_output() -> str:
     ledger = Ledger((Release(id=RID, sha256=SHA, version="2", status="current"),)).to_json()
     holder = LockInfo(who="ci@runner", what="deploy").to_json() + "\n"
-    sections = [
-        ledger,
-        holder,
-        f"{RID}\nlost+found\n",
-        f"releases/{RID}\n",
-        "server 127.0.0.1:8002;\n",
-    ]
+    sections = [ledger, holder, f"{RID}\nlost+found\n", f"releases/{RID}\n"]
+    sections += ["server 127.0.0.1:8002;\n", f"{LAY.unit(RID)}\n"]
     return "".join(s + state.SEP + "\n" for s in sections[:-1]) + sections[-1]
 
 
@@ -40,10 +35,11 @@ def test_parse_state_reads_every_section() -> None:
     assert st.holder.who == "ci@runner"
     assert st.release_dirs == (RID, "lost+found")
     assert st.current_link == RID and st.serving_port == 8002
+    assert st.active_units == (LAY.unit(RID),)
 
 
 def test_parse_state_of_a_bare_host() -> None:
-    st = state.parse_state(f"{state.SEP}\n" * 4)
+    st = state.parse_state(f"{state.SEP}\n" * 5)
     assert st.ledger == Ledger() and st.holder is None and st.serving_port is None
     assert st.current_link == "" and st.release_dirs == ()
 
