@@ -15,14 +15,15 @@ router = APIRouter(tags=["operations"])
 log = logging.getLogger(__name__)
 
 
-@router.get("/health", response_model=Health)
+@router.api_route("/health", methods=["GET", "HEAD"], response_model=Health)
 def health(settings: SettingsDep) -> Health:
     """The process is up. Never touches the database, so a DB outage does not restart us."""
     return Health(status="ok", version=settings.app_version)
 
 
-@router.get(
+@router.api_route(
     "/ready",
+    methods=["GET", "HEAD"],
     response_model=Readiness,
     responses={status.HTTP_503_SERVICE_UNAVAILABLE: {"model": Readiness}},
 )

@@ -236,15 +236,13 @@ class Run:
         return "alembic upgrade head"
 
     def phase_start(self) -> str:
+        env = ""
         if self.action == "rollback":  # an existing release dir: give it the free slot
             env = install.release_env(self.port, self.target.app.workers)
-            self.remote.write_file(
-                f"{self.layout.release(self.release_id)}/release.env", env.encode()
-            )
         new_unit = self.layout.unit(self.release_id)
         self.old_units = [u for u in self.state.active_units if u != new_unit]
         self.started = True
-        switch.start_instance(self.remote, self.layout, self.release_id, restart=True)
+        switch.start_instance(self.remote, self.layout, self.release_id, restart=True, env=env)
         return new_unit
 
     def phase_health(self) -> str:
@@ -254,16 +252,19 @@ class Run:
         return body.strip()[:120]
 
     def phase_switch(self) -> str:
-        out = self.remote.sh(nginx_workers_script()).stdout
+        self.switched = True  # from here on, undo puts the old upstream back
+        out = switch.switch_upstream(
+            self.remote, self.target.app.name, self.port, before=nginx_workers_script()
+        )  # the workers listed before the reload are the old ones, to drain
         self.workers_before = [int(p) for p in out.split() if p.isdigit()]
-        self.switched = True
-        switch.switch_upstream(self.remote, self.target.app.name, self.port)
         return f"nginx -> 127.0.0.1:{self.port}"
 
     def phase_drain(self) -> str:
-        self.remote.sh(wait_gone_script(self.workers_before), what="wait for old nginx workers")
-        # No request can reach the old instance any more: let it finish stopping on its own.
-        switch.stop_instances(self.remote, self.old_units, wait=False)
+        # Once the old workers are gone no request can reach the old instance any more: then
+        # let it finish stopping on its own (same round trip).
+        switch.stop_instances(
+            self.remote, self.old_units, wait=False, before=wait_gone_script(self.workers_before)
+        )
         return f"stopped {', '.join(self.old_units) or 'nothing'}"
 
     def phase_record(self) -> str:
@@ -271,9 +272,14 @@ class Run:
         rel = self.release
         assert rel is not None
         led = led.add(led.get(rel.id) or rel).make_current(rel.id)
-        write_ledger(self.remote, self.layout, led, self._entry("ok", self.message))
+        write_ledger(
+            self.remote,
+            self.layout,
+            led,
+            self._entry("ok", self.message),
+            then=switch.set_current_script(self.layout, self.release_id),
+        )
         self.recorded = led
-        switch.set_current(self.remote, self.layout, self.release_id)
         return f"{rel.id} current"
 
     def phase_cleanup(self) -> str:

@@ -71,15 +71,22 @@ def read_state(remote: Remote, layout: Layout) -> HostState:
 
 
 def write_ledger(
-    remote: Remote, layout: Layout, ledger: Ledger, entry: audit.AuditEntry | None = None
+    remote: Remote,
+    layout: Layout,
+    ledger: Ledger,
+    entry: audit.AuditEntry | None = None,
+    *,
+    then: str = "",
 ) -> None:
     """Atomically replace releases.json (the state directory exists since bootstrap), and
-    append ``entry`` to the audit log in the same round trip."""
+    append ``entry`` to the audit log and run the script ``then`` in the same round trip."""
     from deployer.remote import write_file_script
 
     script = write_file_script(str(layout.ledger), "0640", "root", "root")
     if entry is not None:
         script += f"; {audit.append_script(layout.audit_log, entry)}"
+    if then:
+        script += f"; {then}"
     remote.sh(script, stdin=ledger.to_json().encode(), what="write releases.json")
 
 

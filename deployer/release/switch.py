@@ -28,8 +28,9 @@ def upstream_conf(port: int) -> str:
 def local_health_script(port: int, path: str, unit: str, timeout: int = HEALTH_TIMEOUT) -> str:
     """Poll http://127.0.0.1:PORT/PATH on the host until it answers 200 (python3 is there).
 
-    Gives up early when *unit* has crashed (failed, or restarted by systemd): a release that
-    cannot boot is known bad at once instead of after the whole timeout.
+    Polls every 50 ms (traffic waits on this); gives up early when *unit* has crashed (failed,
+    or restarted by systemd; looked at every 250 ms): a release that cannot boot is known bad at
+    once instead of after the whole timeout.
     """
     code = (
         "import subprocess,sys,time,urllib.request\n"
@@ -39,7 +40,7 @@ def local_health_script(port: int, path: str, unit: str, timeout: int = HEALTH_T
         "sys.argv[2]],capture_output=True,text=True).stdout\n"
         "    return dict(l.split('=',1) for l in out.splitlines() if '=' in l)\n"
         "def restarts(): return int(unit().get('NRestarts') or 0)\n"
-        "first=restarts()\n"
+        "first=restarts(); check=0\n"
         "def crashed():\n"
         "    u=unit()\n"
         "    return u.get('ActiveState')=='failed' or u.get('SubState')=='auto-restart' "
@@ -50,21 +51,37 @@ def local_health_script(port: int, path: str, unit: str, timeout: int = HEALTH_T
         "        if r.status==200: print(r.read(200).decode(errors='replace')); sys.exit(0)\n"
         "        last=str(r.status)\n"
         "    except Exception as e: last=str(e)\n"
-        "    if crashed(): print('not healthy: the unit crashed', file=sys.stderr); sys.exit(1)\n"
-        "    time.sleep(0.2)\n"
+        "    if time.time()>=check:\n"
+        "        if crashed(): sys.exit('not healthy: the unit crashed')\n"
+        "        check=time.time()+0.25\n"
+        "    time.sleep(0.05)\n"
         "print('not healthy: '+last, file=sys.stderr); sys.exit(1)\n"
     )
     return f"python3 -c {shlex.quote(code)} {shlex.quote(path)} {shlex.quote(unit)}"
 
 
-def start_instance(
-    remote: Remote, layout: Layout, release_id: str, *, restart: bool = False
-) -> None:
-    unit = layout.unit(release_id)
+def start_script(unit: str, *, restart: bool = False, env_path: str = "") -> str:
+    """Enable and (re)start *unit*; with *env_path*, first replace that file with stdin."""
+    from deployer.remote import write_file_script
+
+    q = shlex.quote
     verb = "restart" if restart else "start"
+    script = f"systemctl enable --quiet {q(unit)} && systemctl {verb} {q(unit)}"
+    if env_path:
+        script = f"( {write_file_script(env_path, '0644', 'root', 'root')} ) && {script}"
+    return script
+
+
+def start_instance(
+    remote: Remote, layout: Layout, release_id: str, *, restart: bool = False, env: str = ""
+) -> None:
+    """Start the release's unit, in one round trip with rewriting its release.env if *env*."""
+    unit = layout.unit(release_id)
+    env_path = f"{layout.release(release_id)}/release.env" if env else ""
     remote.sh(
-        f"systemctl enable --quiet {shlex.quote(unit)} && systemctl {verb} {shlex.quote(unit)}",
-        what=f"{verb} {unit}",
+        start_script(unit, restart=restart, env_path=env_path),
+        stdin=env.encode() if env else None,
+        what=f"{'restart' if restart else 'start'} {unit}",
     )
 
 
@@ -84,18 +101,43 @@ def wait_healthy(remote: Remote, layout: Layout, release_id: str, port: int, pat
         ) from None
 
 
-def switch_upstream(remote: Remote, app: str, port: int) -> None:
-    """Point nginx at *port* and reload gracefully (config tested first)."""
-    remote.write_file(upstream_path(app), upstream_conf(port).encode())
-    reload_nginx(remote)
+RELOAD_NGINX = (
+    "if systemctl is-active --quiet nginx; then systemctl reload nginx; "
+    "else systemctl start nginx; fi"
+)
+
+
+def switch_script(app: str, port: int) -> str:
+    """Replace the upstream file (atomic rename; nginx includes it by its exact path), test the
+    config, and on failure put the old content back (atomic rename again) before failing;
+    else reload nginx gracefully. Temp files sit beside it and never end in ``.conf``."""
+    f = shlex.quote(upstream_path(app))
+    line = shlex.quote(upstream_conf(port).rstrip("\n"))
+    return (
+        f"set -e; f={f}; d=$(dirname \"$f\"); mkdir -p \"$d\"; "
+        'new=$(mktemp "$d/.deployer-new.XXXXXX"); old=$(mktemp "$d/.deployer-old.XXXXXX"); '
+        'trap \'rm -f "$new" "$old"\' EXIT; '
+        f'printf "%s\\n" {line} > "$new"; chmod 0644 "$new"; '
+        'had=0; if [ -e "$f" ]; then cp -p "$f" "$old"; had=1; fi; '
+        'mv -f "$new" "$f"; '
+        "if ! nginx -t -q; then "
+        'if [ $had = 1 ]; then mv -f "$old" "$f"; else rm -f "$f"; fi; '
+        "echo 'nginx -t failed: upstream left as it was' >&2; exit 1; fi; "
+        f"{RELOAD_NGINX}"
+    )
+
+
+def switch_upstream(remote: Remote, app: str, port: int, *, before: str = "") -> str:
+    """Point nginx at *port* and reload gracefully, in one round trip; the config is tested
+    first and the old upstream kept on failure. *before* (a script) runs first, same trip."""
+    script = switch_script(app, port)
+    if before:
+        script = f"{before}; {script}"
+    return remote.sh(script, what="switch nginx upstream").stdout
 
 
 def reload_nginx(remote: Remote) -> None:
-    remote.sh(
-        "nginx -t -q && if systemctl is-active --quiet nginx; then systemctl reload nginx; "
-        "else systemctl start nginx; fi",
-        what="reload nginx",
-    )
+    remote.sh(f"nginx -t -q && {RELOAD_NGINX}", what="reload nginx")
 
 
 def stop_argv(units: list[str], *, wait: bool = True) -> list[str]:
@@ -103,14 +145,23 @@ def stop_argv(units: list[str], *, wait: bool = True) -> list[str]:
     return ["systemctl", "disable", "--quiet", "--now", *([] if wait else ["--no-block"]), *units]
 
 
-def stop_instances(remote: Remote, units: list[str], *, wait: bool = True) -> None:
-    """Stop and disable the given app units (after traffic left them)."""
-    if units:
-        remote.sh(shlex.join(stop_argv(units, wait=wait)), what="stop old instances")
+def stop_instances(
+    remote: Remote, units: list[str], *, wait: bool = True, before: str = ""
+) -> None:
+    """Stop and disable the given app units (after traffic left them); *before* (a script)
+    runs first in the same round trip."""
+    stop = shlex.join(stop_argv(units, wait=wait)) if units else ""
+    script = "; ".join(part for part in (before, stop) if part)
+    if script:
+        remote.sh(script, what="stop old instances")
+
+
+def set_current_script(layout: Layout, release_id: str) -> str:
+    rel = shlex.quote(str(layout.release(release_id)))
+    cur = shlex.quote(str(layout.current))
+    return f"ln -sfn {rel} {cur}.tmp && mv -T {cur}.tmp {cur}"
 
 
 def set_current(remote: Remote, layout: Layout, release_id: str) -> None:
     """Atomically point ``current`` at the release (for humans and tools; units use real paths)."""
-    rel = shlex.quote(str(layout.release(release_id)))
-    cur = shlex.quote(str(layout.current))
-    remote.sh(f"ln -sfn {rel} {cur}.tmp && mv -T {cur}.tmp {cur}", what="update current")
+    remote.sh(set_current_script(layout, release_id), what="update current")

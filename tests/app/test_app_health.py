@@ -60,3 +60,9 @@ def test_ready_503_when_the_database_hangs(
     monkeypatch.setattr("app.routes.health.ping", lambda _engine: time.sleep(1))
     client = make_client(ready_timeout_seconds=0.05)
     assert client.get("/ready").status_code == 503
+
+
+def test_health_and_ready_answer_head_probes(client: TestClient) -> None:
+    """Load balancers often probe with HEAD."""
+    assert client.head("/health").status_code == 200
+    assert client.head("/ready").status_code == 200

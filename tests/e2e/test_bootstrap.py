@@ -161,6 +161,17 @@ def test_hsts_and_security_headers(booted: Bootstrapped) -> None:
     assert "server: nginx\n" in headers  # server_tokens off: no version
 
 
+def test_metrics_are_private_to_the_host(booted: Bootstrapped) -> None:
+    out = booted.host.outputs()
+    assert deployer_curl(out, "/metrics").startswith("HTTP/2 404")
+    local = booted.host.ssh(
+        "python3 -c \"import urllib.request as u; "
+        "print(u.urlopen('http://127.0.0.1:'+open('/srv/app/current/release.env').read()"
+        ".split('PORT=')[1].split()[0]+'/metrics').status)\""
+    ).stdout
+    assert local.strip() == "200"
+
+
 def deployer_curl(out: dict, path: str) -> str:
     import subprocess
 
