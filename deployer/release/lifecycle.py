@@ -242,7 +242,11 @@ class Run:
         new_unit = self.layout.unit(self.release_id)
         self.old_units = [u for u in self.state.active_units if u != new_unit]
         self.started = True
-        switch.start_instance(self.remote, self.layout, self.release_id, restart=True, env=env)
+        # The daemon reload that enabling needs is left to the drain phase, off the path to
+        # the health check (the boot-time symlink is written here all the same).
+        switch.start_instance(
+            self.remote, self.layout, self.release_id, restart=True, env=env, reload=False
+        )
         return new_unit
 
     def phase_health(self) -> str:
@@ -261,10 +265,11 @@ class Run:
 
     def phase_drain(self) -> str:
         # Once the old workers are gone no request can reach the old instance any more: then
-        # let it finish stopping on its own (same round trip).
-        switch.stop_instances(
-            self.remote, self.old_units, wait=False, before=wait_gone_script(self.workers_before)
-        )
+        # let it finish stopping on its own. Same round trip: the daemon reload that enabling
+        # the new unit skipped runs meanwhile.
+        wait = wait_gone_script(self.workers_before)
+        before = f"systemctl daemon-reload & r=$!; {wait}; wait $r"
+        switch.stop_instances(self.remote, self.old_units, wait=False, before=before)
         return f"stopped {', '.join(self.old_units) or 'nothing'}"
 
     def phase_record(self) -> str:

@@ -40,7 +40,8 @@ def downgrade() -> None:
 
 def make_version(root: Path, version: str, broken: str = "") -> Path:
     """A copy of the sample app with app/VERSION = version; ``broken`` picks a defect:
-    'import' (import error), 'health' (/health answers 500), 'migration' (alembic fails)."""
+    'import' (import error), 'health' (/health answers 500), 'migration' (alembic fails);
+    'slow' is no defect: it boots 4 s late, so a deploy of it holds the lock that long."""
     src = root / f"v{version}-{broken or 'ok'}" / "app"
     if src.exists():
         return src
@@ -55,6 +56,9 @@ def make_version(root: Path, version: str, broken: str = "") -> Path:
         ok = 'return Health(status="ok", version=settings.app_version)'
         assert ok in text
         health.write_text(text.replace(ok, 'raise RuntimeError("health broken on purpose")'))
+    elif broken == "slow":
+        main = src / "main.py"
+        main.write_text("import time\n\ntime.sleep(4)\n" + main.read_text())
     elif broken == "migration":
         (src / "migrations" / "versions" / "29990101_9999_fails.py").write_text(FAILING_MIGRATION)
     return src

@@ -113,7 +113,7 @@ def test_rollback_to_v1_under_load_drops_nothing(stage: Stage) -> None:
 
 
 def test_two_deploys_at_once_exactly_one_proceeds(stage: Stage) -> None:
-    source = versions(stage.tmp, "4.0.0")
+    source = versions(stage.tmp, "4.0.0", "slow")  # the winner holds the lock for seconds
     argv = [sys.executable, "-m", "deployer", "deploy", "s", "--source", str(source)]
     argv += ["--config", str(stage.config)]
     env = {**os.environ, "SECRET_KEY": SECRET}
