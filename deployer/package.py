@@ -24,8 +24,8 @@ from deployer.artifact import (
     temp_file,
     write_tar,
 )
+from deployer.steps.render import BUILTIN as TEMPLATES
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 

@@ -58,10 +58,6 @@ def sh_c(script: str) -> list[str]:
     return ["sh", "-c", script]
 
 
-def quote_argv(argv: Sequence[str]) -> str:
-    return " ".join(shlex.quote(a) for a in argv)
-
-
 def write_file_script(path: str, mode: str, owner: str, group: str) -> str:
     """Shell script that atomically replaces *path* with stdin, owned and moded as given."""
     p = shlex.quote(path)
@@ -216,7 +212,7 @@ class Remote:
         """The exact string sent to the server for *argv* (every word shell-quoted)."""
         if sudo and not self.is_root:
             argv = ["sudo", "-n", "-H", "--", *argv]
-        return quote_argv(argv)
+        return shlex.join(argv)
 
     def run(
         self,

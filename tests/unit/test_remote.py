@@ -14,7 +14,6 @@ from deployer.remote import (
     _Refuse,
     _TrustAndRecord,
     host_key_name,
-    quote_argv,
     sh_c,
     tail,
     write_file_script,
@@ -51,7 +50,6 @@ def test_write_file_script_is_atomic_and_quoted() -> None:
 def test_helpers() -> None:
     assert host_key_name("10.0.0.1", 22) == "10.0.0.1"
     assert host_key_name("10.0.0.1", 2222) == "[10.0.0.1]:2222"
-    assert quote_argv(["a", "b c"]) == "a 'b c'"
     assert tail("\n".join(str(i) for i in range(50)), 3) == "47\n48\n49"
 
 
