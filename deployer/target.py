@@ -25,10 +25,11 @@ from pydantic import (
     model_validator,
 )
 
+from deployer.release.layout import check_app
+
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
 
-APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -146,9 +147,7 @@ class AppSpec(Frozen):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not APP_NAME.fullmatch(v):
-            raise ValueError(f"invalid app name {v!r}: expected ^[a-z][a-z0-9-]{{0,30}}$")
-        return v
+        return check_app(v)
 
     @field_validator("asgi")
     @classmethod

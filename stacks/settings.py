@@ -12,11 +12,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from deployer.release.layout import APP_NAME, SHA256
+
 NAMESPACE = "deployer"
 CLOUDS = ("aws", "gcp", "azure", "digitalocean")
 VM_CLOUDS = ("aws", "digitalocean")
 
-_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _STAGE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 _DOMAIN = re.compile(rf"^(?:{_LABEL}\.)+[a-z]{{2,63}}$")
@@ -24,7 +25,6 @@ _LOGIN_KEY = re.compile(r"^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+
 # Same shapes `deployer package` / promotion write (deployer/stack_config.py): images by digest.
 _IMAGE = re.compile(r"^[a-z0-9.-]+(?::\d+)?/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$")
 _PACKAGE = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]+\.zip$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SIZE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _REGION = re.compile(r"^[a-z0-9-]{2,40}$")
 
@@ -114,7 +114,7 @@ def load(raw: Raw, provider: Raw | None = None) -> Settings:
     cloud = _choice(raw, "cloud", CLOUDS)
     stage = _match(raw, "stage", _STAGE, "a lowercase name like dev, staging or prod")
     domain = _match(raw, "domain", _DOMAIN, "a lowercase DNS name like api.example.com")
-    app = _match(raw, "app", _NAME, "^[a-z][a-z0-9-]{0,30}$", default="app")
+    app = _match(raw, "app", APP_NAME, "^[a-z][a-z0-9-]{0,30}$", default="app")
     zone = _match(raw, "dnsZone", _DOMAIN, "a DNS zone", default=domain.split(".", 1)[1])
     if domain != zone and not domain.endswith("." + zone):
         raise ConfigError("dnsZone", f"{zone!r} does not contain the domain {domain!r}")
@@ -169,7 +169,7 @@ def _azure(raw: Raw, provider: Raw, zone: str) -> dict:
         raw, "appPackage", _PACKAGE, "a relative path to the .zip `deployer package` built"
     )
     sha = _get(raw, "packageSha256")
-    if sha is not None and not _SHA256.match(sha):
+    if sha is not None and not SHA256.match(sha):
         raise ConfigError("packageSha256", f"{sha!r} is not a sha256 hex digest")
     return {
         "region": _match(raw, "region", _REGION, "an Azure location", default="westeurope"),
