@@ -1,15 +1,18 @@
-"""Time `deployer plan` for every example stack (offline, mock engine); prints seconds.
+"""Time planning every example stack offline (mock engine, imports included); prints seconds.
 
-Default: all stacks in ONE process (what a test session or a loop over stacks pays: each provider
-SDK is imported once). ``--parallel``: one process per cloud (dev + prod), all at once.
-``--subprocess``: each stack in a fresh `python -m deployer plan` process, one after another
-(what one CLI call pays). Provider SDK imports dominate; without bytecode (PYTHONDONTWRITEBYTECODE,
-pip --no-compile) run `python -m deployer.plan.precompile` once first.
+Default: two fresh processes plan all stacks, one after another in each. The first the way
+``deployer plan --all`` does (garbage collector paused), the second with the collector running,
+as a baseline; per-stack times and the ratio are printed. ``--cli``: wall time of one
+``deployer plan --all --json`` process, start-up included. ``--subprocess``: one fresh
+``deployer plan STACK`` process per stack (what separate CLI calls pay).
+Provider SDK imports dominate; without bytecode (PYTHONDONTWRITEBYTECODE, pip --no-compile) run
+``python -m deployer.plan.precompile`` once first.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import resource
 import subprocess
 import sys
@@ -18,11 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def stacks(only: str = "") -> list[str]:
-    found = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
-    return [s for s in found if not only or s in only.split(",")]
+TARGET = 3.0
 
 
 def bytecode_present() -> bool:
@@ -30,25 +29,45 @@ def bytecode_present() -> bool:
     return any((site / "pulumi_aws" / "ec2" / "__pycache__").glob("_inputs.*.pyc"))
 
 
-def in_process(only: str = "") -> float:
-    start = time.perf_counter()
-    cpu = time.process_time()
+def worker(collecting: bool) -> None:
+    """Plan every stack in this process; print a row per stack."""
     from deployer.plan import plan_stack
+    from deployer.plan.engine import gc_paused
+    from deployer.plan.stackconfig import stack_names
 
+    with contextlib.nullcontext() if collecting else gc_paused():  # as `deployer plan` does
+        for stack in stack_names(ROOT):
+            t = time.perf_counter()
+            plan = plan_stack(stack, ROOT)
+            print(
+                f"{stack:<20} {len(plan.run.resources):>9} {len(plan.violations):>10} "
+                f"{time.perf_counter() - t:>8.2f}"
+            )
+
+
+def run_worker(collecting: bool) -> tuple[list[str], float]:
+    """Rows of a fresh worker process and its wall time, start-up and exit included."""
+    flag = "--collecting" if collecting else "--paused"
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, __file__, flag], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    return out, time.perf_counter() - start
+
+
+def compare() -> None:
+    rows, paused = run_worker(collecting=False)
+    _, collecting = run_worker(collecting=True)
     print(f"{'stack':<20} {'resources':>9} {'violations':>10} {'seconds':>8}")
-    for stack in stacks(only):
-        t = time.perf_counter()
-        plan = plan_stack(stack, ROOT)
-        elapsed = time.perf_counter() - t
-        print(
-            f"{stack:<20} {len(plan.run.resources):>9} {len(plan.violations):>10} {elapsed:>8.2f}"
-        )
-    total = time.perf_counter() - start
+    print("\n".join(rows))
     print(
-        f"total (one process, imports included): {total:.2f} s wall, "
-        f"{time.process_time() - cpu:.2f} s CPU"
+        f"all {len(rows)} stacks, one process, start-up to exit: {paused:.2f} s "
+        f"(target <= {TARGET:.0f} s)"
     )
-    return total
+    print(
+        f"baseline with the garbage collector running: {collecting:.2f} s "
+        f"-> {collecting / paused:.2f}x"
+    )
 
 
 def _children_cpu() -> float:
@@ -56,54 +75,54 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def subprocesses() -> float:
-    start = time.perf_counter()
-    for stack in stacks():
-        t, cpu = time.perf_counter(), _children_cpu()
-        result = subprocess.run(
-            [sys.executable, "-m", "deployer", "plan", stack, "--json", "--root", str(ROOT)],
-            capture_output=True,
-            check=False,
-        )
-        wall, used = time.perf_counter() - t, _children_cpu() - cpu
-        print(f"{stack:<20} exit {result.returncode} {wall:>6.2f} s wall {used:>6.2f} s CPU")
-    total = time.perf_counter() - start
-    print(f"total (one process per stack): {total:.2f} s wall, {_children_cpu():.2f} s CPU")
-    return total
+def cli(*args: str) -> tuple[int, float, float]:
+    """Run ``deployer plan ARGS`` in a fresh process: (exit code, wall s, CPU s)."""
+    t, cpu = time.perf_counter(), _children_cpu()
+    result = subprocess.run(
+        [sys.executable, "-m", "deployer", "plan", *args, "--json", "--root", str(ROOT)],
+        capture_output=True,
+        check=False,
+    )
+    return result.returncode, time.perf_counter() - t, _children_cpu() - cpu
 
 
-def parallel() -> float:
-    start = time.perf_counter()
-    clouds = sorted({stack.rsplit("-", 1)[0] for stack in stacks()})
-    jobs = [
-        subprocess.Popen(
-            [sys.executable, __file__, "--only", ",".join(s for s in stacks() if s.startswith(c))],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for c in clouds
-    ]
-    for job in jobs:
-        out, _ = job.communicate()
-        print("\n".join(line for line in out.splitlines()[2:] if not line.startswith("total")))
-    total = time.perf_counter() - start
-    print(f"total (one process per cloud, in parallel): {total:.2f} s wall")
-    return total
+def one_cli_call() -> None:
+    code, wall, cpu = cli("--all")
+    print(
+        f"deployer plan --all: exit {code}, {wall:.2f} s wall, {cpu:.2f} s CPU "
+        f"(target <= {TARGET:.0f} s)"
+    )
+
+
+def cli_per_stack() -> None:
+    from deployer.plan.stackconfig import stack_names
+
+    total = 0.0
+    for stack in stack_names(ROOT):
+        code, wall, cpu = cli(stack)
+        total += wall
+        print(f"{stack:<20} exit {code} {wall:>6.2f} s wall {cpu:>6.2f} s CPU")
+    print(f"total (one process per stack): {total:.2f} s wall")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--subprocess", action="store_true", help="one process per stack")
-    parser.add_argument("--parallel", action="store_true", help="one process per cloud, at once")
-    parser.add_argument("--only", default="", help="comma-separated stacks (default: all)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--cli", action="store_true", help="one `deployer plan --all` process")
+    mode.add_argument("--subprocess", action="store_true", help="one process per stack")
+    mode.add_argument("--paused", action="store_true", help=argparse.SUPPRESS)
+    mode.add_argument("--collecting", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    print(f"SDK bytecode present: {bytecode_present()}; target: all stacks <= 3 s")
-    if args.subprocess:
-        subprocesses()
-    elif args.parallel:
-        parallel()
+    if args.paused or args.collecting:
+        worker(collecting=args.collecting)
+        return
+    print(f"SDK bytecode present: {bytecode_present()}")
+    if args.cli:
+        one_cli_call()
+    elif args.subprocess:
+        cli_per_stack()
     else:
-        in_process(args.only)
+        compare()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""`deployer plan STACK`: offline preview of a Pulumi stack plus policy checks."""
+"""`deployer plan STACK...`: offline preview of a Pulumi stack plus policy checks."""
 
 from __future__ import annotations
 
@@ -24,8 +24,11 @@ def project_root(start: Path) -> Path:
 
 
 def plan(
-    stack: str = typer.Argument(..., help="Stack name; reads Pulumi.<STACK>.yaml (e.g. aws-dev)."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    stacks: list[str] = typer.Argument(
+        None, metavar="[STACK]...", help="Stacks; each reads Pulumi.<STACK>.yaml (e.g. aws-dev)."
+    ),
+    every: bool = typer.Option(False, "--all", help="Plan every Pulumi.*.yaml in the root."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (a list for several stacks)."),
     root: Path | None = typer.Option(
         None,
         "--root",
@@ -34,24 +37,44 @@ def plan(
 ) -> None:
     """Show what `pulumi up` would create, offline (mock engine), and check the policies.
 
-    Exit codes: 0 no violations, 1 policy violations, 2 missing or invalid configuration.
+    Exit codes: 0 no violations, 1 policy violations, 2 missing or invalid configuration
+    (the worst over all stacks; every stack is planned either way).
     """
-    import json
+    from deployer.plan.engine import gc_paused
+    from deployer.plan.stackconfig import stack_names
 
+    folder = root or project_root(Path.cwd())
+    names = stack_names(folder) if every else list(stacks or [])
+    if not names:
+        typer.echo(f"error: name a stack or pass --all (no Pulumi.*.yaml in {folder}?)", err=True)
+        raise typer.Exit(EXIT_CONFIG)
+    with gc_paused():  # planning is import-bound; see gc_paused
+        codes, documents = zip(*(plan_one(name, folder, as_json) for name in names), strict=True)
+    if as_json:
+        import json
+
+        shown = [d for d in documents if d is not None]
+        typer.echo(json.dumps(shown[0] if len(names) == 1 and shown else shown, indent=2))
+    if max(codes):
+        raise typer.Exit(max(codes))
+
+
+def plan_one(stack: str, root: Path, as_json: bool) -> tuple[int, dict | None]:
+    """Plan one stack, printing its report unless ``as_json``: (exit code, JSON document)."""
     from deployer.plan import plan_stack, report
     from deployer.plan.stackconfig import StackFileError
     from stacks.settings import ConfigError
 
     try:
-        result = plan_stack(stack, root or project_root(Path.cwd()))
+        result = plan_stack(stack, root)
     except (ConfigError, StackFileError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_CONFIG) from None
-    if as_json:
-        typer.echo(json.dumps(report.as_dict(stack, result.run, result.violations), indent=2))
-    else:
+        typer.echo(f"error: {stack}: {exc}", err=True)
+        return EXIT_CONFIG, None
+    document = report.as_dict(stack, result.run, result.violations) if as_json else None
+    if not as_json:
         report.print_plan(stack, result.run, result.violations)
-    if result.violations:
-        rules = sorted({v.rule for v in result.violations})
-        typer.echo(f"policy violations: {', '.join(rules)}", err=True)
-        raise typer.Exit(EXIT_VIOLATIONS)
+    if not result.violations:
+        return 0, document
+    rules = sorted({v.rule for v in result.violations})
+    typer.echo(f"policy violations in {stack}: {', '.join(rules)}", err=True)
+    return EXIT_VIOLATIONS, document

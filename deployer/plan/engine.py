@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +66,26 @@ def install_mocks(
     monitor = RecordingMonitor(recorder)
     pulumi.runtime.set_mocks(recorder, "deployer", stack, preview, monitor=monitor)
     return recorder
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while planning; freeze what planning allocated.
+
+    Planning imports provider SDK modules: hundreds of thousands of long-lived objects that each
+    collection triggered by the allocations would scan again, and again at every later one and at
+    exit. Paused, then frozen (never scanned again), `deployer plan --all` went from 4.5 s to
+    2.5 s (bench/plan_bench.py). The price: a run's own cyclic leftovers, about 2 MB a stack,
+    are not reclaimed in a long-lived caller.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
 
 
 def run_to_completion(program: Any) -> None:

@@ -28,9 +28,12 @@ def loaded_sdk_files() -> list[Path]:
 def main(root: Path = Path(".")) -> int:
     """Plan every ``Pulumi.*.yaml`` under ``root``, then compile what got imported."""
     from deployer.plan import plan_stack
+    from deployer.plan.engine import gc_paused
+    from deployer.plan.stackconfig import stack_names
 
-    for path in sorted(root.glob("Pulumi.*.yaml")):
-        plan_stack(path.name.removeprefix("Pulumi.").removesuffix(".yaml"), root)
+    with gc_paused():
+        for stack in stack_names(root):
+            plan_stack(stack, root)
     files = loaded_sdk_files()
     for source in files:  # skips files whose bytecode is already up to date
         compileall.compile_file(str(source), quiet=2)

@@ -39,6 +39,13 @@ def stack_file(root: Path, stack: str) -> Path:
     return root / f"Pulumi.{stack}.yaml"
 
 
+def stack_names(root: Path) -> list[str]:
+    """Every stack with a ``Pulumi.<stack>.yaml`` in ``root``, sorted."""
+    return sorted(
+        p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml")
+    )
+
+
 def load(root: Path, stack: str) -> StackConfig:
     """Parse the stack file; encrypted values become a placeholder marked secret."""
     import yaml

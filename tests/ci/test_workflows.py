@@ -102,7 +102,7 @@ def test_pull_requests_are_safe_for_forks() -> None:
     assert "secrets." not in text
     assert "id-token" not in text
     plan = jobs(pr)["plan"]
-    assert any("deployer plan" in s.get("run", "") for s in plan["steps"])
+    assert any(s.get("run", "").strip() == "deployer plan --all" for s in plan["steps"])
 
 
 def test_no_expression_is_expanded_inside_a_script() -> None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from deployer.plan.stackconfig import stack_names
+
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+EXAMPLE_STACKS = stack_names(ROOT)
 
 _cache: dict[tuple, object] = {}
 

@@ -4,7 +4,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 from stack_helpers import EXAMPLE_STACKS, ROOT
 from typer.testing import CliRunner
 
@@ -22,16 +21,50 @@ def test_there_are_dev_and_prod_examples_for_every_cloud() -> None:
         assert {f"{cloud}-dev", f"{cloud}-prod"} <= set(EXAMPLE_STACKS)
 
 
-@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
-def test_example_stack_has_no_violations(stack: str) -> None:
-    result = plan(stack, "--json", "--root", str(ROOT))
+def test_every_example_stack_has_no_violations() -> None:
+    result = plan("--all", "--json", "--root", str(ROOT))
     assert result.exit_code == 0, result.output
-    document = json.loads(result.stdout)
-    assert document["violations"] == []
-    assert document["stack"] == stack
-    assert len(document["resources"]) >= 8
-    assert document["outputs"]["url"].startswith("https://")
-    assert document["outputs"]["database_url"] == "(known after apply)"
+    documents = json.loads(result.stdout)
+    assert [d["stack"] for d in documents] == EXAMPLE_STACKS
+    for document in documents:
+        assert document["violations"] == [], document["stack"]
+        assert len(document["resources"]) >= 8
+        assert document["outputs"]["url"].startswith("https://")
+        assert document["outputs"]["database_url"] == "(known after apply)"
+
+
+def test_several_stacks_report_each_and_exit_with_the_worst(tmp_path: Path) -> None:
+    root = copy_example(tmp_path, "aws-dev", lambda t: t.replace("203.0.113.7/32", "0.0.0.0/0"))
+    copy_example(root, "digitalocean-dev", lambda t: t)
+    result = plan("digitalocean-dev", "aws-dev", "--json", "--root", str(root))
+    assert result.exit_code == 1
+    documents = json.loads(result.stdout)
+    assert [d["stack"] for d in documents] == ["digitalocean-dev", "aws-dev"]
+    assert documents[0]["violations"] == []
+    assert {v["rule"] for v in documents[1]["violations"]} == {"no-world-ssh-rdp"}
+    assert "policy violations in aws-dev: no-world-ssh-rdp" in result.stderr
+    with_missing = plan("aws-dev", "nope-dev", "--root", str(root))
+    assert with_missing.exit_code == 2 and "nope-dev" in with_missing.stderr
+    assert "Plan for stack aws-dev" in with_missing.stdout
+
+
+def test_no_stack_named_exits_2() -> None:
+    result = plan("--root", str(ROOT))
+    assert result.exit_code == 2 and "--all" in result.stderr
+
+
+def test_garbage_collector_is_restored_after_planning() -> None:
+    import gc
+
+    assert gc.isenabled()
+    assert plan("digitalocean-dev", "--json", "--root", str(ROOT)).exit_code == 0
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        plan("digitalocean-dev", "--json", "--root", str(ROOT))
+        assert not gc.isenabled()  # a caller's choice is kept too
+    finally:
+        gc.enable()
 
 
 def test_table_output_shows_unknowns_and_masks_secrets() -> None:
@@ -55,7 +88,7 @@ def test_world_ssh_exits_1_naming_the_rule(tmp_path: Path) -> None:
     result = plan("aws-dev", "--root", str(root))
     assert result.exit_code == 1
     assert "no-world-ssh-rdp" in result.stdout
-    assert "policy violations: no-world-ssh-rdp" in result.stderr
+    assert "policy violations in aws-dev: no-world-ssh-rdp" in result.stderr
 
 
 def test_missing_config_exits_2_naming_key_and_command(tmp_path: Path) -> None:
