@@ -25,7 +25,7 @@ def project_root(start: Path) -> Path:
 
 def plan(
     stacks: list[str] = typer.Argument(
-        None, metavar="[STACK]...", help="Stacks; each reads Pulumi.<STACK>.yaml (e.g. aws-dev)."
+        None, metavar="STACK", help="Stacks; each reads Pulumi.<STACK>.yaml (e.g. aws-dev)."
     ),
     every: bool = typer.Option(False, "--all", help="Plan every Pulumi.*.yaml in the root."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (a list for several stacks)."),
