@@ -33,7 +33,7 @@ def worker(collecting: bool) -> None:
     """Plan every stack in this process; print a row per stack."""
     from deployer.plan import plan_stack
     from deployer.plan.engine import gc_paused
-    from deployer.plan.stackconfig import stack_names
+    from deployer.stack_config import stack_names
 
     with contextlib.nullcontext() if collecting else gc_paused():  # as `deployer plan` does
         for stack in stack_names(ROOT):
@@ -95,7 +95,7 @@ def one_cli_call() -> None:
 
 
 def cli_per_stack() -> None:
-    from deployer.plan.stackconfig import stack_names
+    from deployer.stack_config import stack_names
 
     total = 0.0
     for stack in stack_names(ROOT):

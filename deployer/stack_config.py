@@ -1,4 +1,5 @@
-"""Read and update the artifact a platform stack runs, in its ``Pulumi.<stack>.yaml``.
+"""Stack files ``Pulumi.<stack>.yaml``: find and read them; update the artifact a platform
+stack runs.
 
 Stack files sit in the Pulumi project directory (*root*, the one holding ``Pulumi.yaml``).
 
@@ -18,6 +19,8 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from deployer.release.layout import SHA256
+
 ARTIFACT_KEYS: dict[str, tuple[str, ...]] = {
     "gcp": ("deployer:image",),
     "azure": ("deployer:appPackage", "deployer:packageSha256"),
@@ -25,11 +28,14 @@ ARTIFACT_KEYS: dict[str, tuple[str, ...]] = {
 ALL_ARTIFACT_KEYS = tuple(key for keys in ARTIFACT_KEYS.values() for key in keys)
 
 _STACK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# A container image pinned by digest (never a tag).
+IMAGE_BY_DIGEST = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$")
+# A relative path inside the project, as `deployer package` names it (hash in the name).
+PACKAGE_PATH = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]+\.zip$")
 _VALIDATORS = {
-    "deployer:image": re.compile(r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$"),
-    # a relative path inside the project, as `deployer package` names it (hash in the name)
-    "deployer:appPackage": re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]+\.zip$"),
-    "deployer:packageSha256": re.compile(r"^[0-9a-f]{64}$"),
+    "deployer:image": IMAGE_BY_DIGEST,
+    "deployer:appPackage": PACKAGE_PATH,
+    "deployer:packageSha256": SHA256,
 }
 
 
@@ -44,10 +50,17 @@ def validate_value(key: str, value: str) -> None:
         raise StackConfigError(f"invalid value for {key}: {value!r}")
 
 
+def stack_names(root: Path) -> list[str]:
+    """Every stack with a ``Pulumi.<stack>.yaml`` in ``root``, sorted."""
+    return sorted(
+        p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml")
+    )
+
+
 def stack_file(root: Path, stack: str) -> Path:
     """Path of ``Pulumi.<stack>.yaml`` in *root*, after checking the stack name."""
     if not _STACK.match(stack):
-        raise StackConfigError(f"invalid stack name: {stack!r}")
+        raise StackConfigError(f"invalid stack name {stack!r} (letters, digits, . _ -)")
     return Path(root) / f"Pulumi.{stack}.yaml"
 
 
@@ -63,7 +76,10 @@ def _yaml():
 
 def _load(path: Path):
     if not path.is_file():
-        raise StackConfigError(f"stack config not found: {path}")
+        stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        raise StackConfigError(
+            f"stack config {path.name} not found in {path.parent} (pulumi stack init {stack})"
+        )
     with path.open(encoding="utf-8") as fh:
         doc = _yaml().load(fh)
     return doc if doc is not None else {}
@@ -71,7 +87,10 @@ def _load(path: Path):
 
 def read_config(path: Path) -> dict[str, object]:
     """The ``config:`` mapping of a stack file (values as written; secure ones stay encrypted)."""
-    config = _load(Path(path)).get("config") or {}
+    path = Path(path)
+    config = _load(path).get("config") or {}
+    if not isinstance(config, dict):
+        raise StackConfigError(f"{path.name}: `config:` must be a mapping")
     return dict(config)
 
 

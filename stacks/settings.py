@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from deployer.release.layout import APP_NAME, SHA256
+from deployer.stack_config import IMAGE_BY_DIGEST, PACKAGE_PATH
 
 NAMESPACE = "deployer"
 CLOUDS = ("aws", "gcp", "azure", "digitalocean")
@@ -22,9 +23,6 @@ _STAGE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 _DOMAIN = re.compile(rf"^(?:{_LABEL}\.)+[a-z]{{2,63}}$")
 _LOGIN_KEY = re.compile(r"^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$")
-# Same shapes `deployer package` / promotion write (deployer/stack_config.py): images by digest.
-_IMAGE = re.compile(r"^[a-z0-9.-]+(?::\d+)?/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$")
-_PACKAGE = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]+\.zip$")
 _SIZE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _REGION = re.compile(r"^[a-z0-9-]{2,40}$")
 
@@ -153,7 +151,9 @@ def _gcp(raw: Raw, provider: Raw, zone: str) -> dict:
         raise ConfigError("maxInstances", f"must be >= minInstances ({low}) and >= 1")
     return {
         "region": _match(raw, "region", _REGION, "a region name", default="europe-west1"),
-        "image": _match(raw, "image", _IMAGE, "an image pinned by digest (...@sha256:<64 hex>)"),
+        "image": _match(
+            raw, "image", IMAGE_BY_DIGEST, "an image pinned by digest (...@sha256:<64 hex>)"
+        ),
         "min_instances": low,
         "max_instances": high,
         "db_size": _size(raw, "dbSize", "db-custom-1-3840"),
@@ -166,7 +166,7 @@ def _gcp(raw: Raw, provider: Raw, zone: str) -> dict:
 
 def _azure(raw: Raw, provider: Raw, zone: str) -> dict:
     package = _match(
-        raw, "appPackage", _PACKAGE, "a relative path to the .zip `deployer package` built"
+        raw, "appPackage", PACKAGE_PATH, "a relative path to the .zip `deployer package` built"
     )
     sha = _get(raw, "packageSha256")
     if sha is not None and not SHA256.match(sha):

@@ -41,7 +41,7 @@ def plan(
     (the worst over all stacks; every stack is planned either way).
     """
     from deployer.plan.engine import gc_paused
-    from deployer.plan.stackconfig import stack_names
+    from deployer.stack_config import stack_names
 
     folder = root or project_root(Path.cwd())
     names = stack_names(folder) if every else list(stacks or [])
@@ -62,12 +62,12 @@ def plan(
 def plan_one(stack: str, root: Path, as_json: bool) -> tuple[int, dict | None]:
     """Plan one stack, printing its report unless ``as_json``: (exit code, JSON document)."""
     from deployer.plan import plan_stack, report
-    from deployer.plan.stackconfig import StackFileError
+    from deployer.stack_config import StackConfigError
     from stacks.settings import ConfigError
 
     try:
         result = plan_stack(stack, root)
-    except (ConfigError, StackFileError) as exc:
+    except (ConfigError, StackConfigError) as exc:
         typer.echo(f"error: {stack}: {exc}", err=True)
         return EXIT_CONFIG, None
     document = report.as_dict(stack, result.run, result.violations) if as_json else None

@@ -24,7 +24,7 @@ class Plan:
 
 
 def plan_stack(stack: str, root: Path = Path("."), preview: bool = True) -> Plan:
-    """Validate ``Pulumi.<stack>.yaml`` (ConfigError/StackFileError), run it, check policies."""
+    """Validate ``Pulumi.<stack>.yaml`` (ConfigError/StackConfigError), run it, check policies."""
     from deployer.plan import policies, stackconfig
     from deployer.plan.engine import run_program
     from stacks import program

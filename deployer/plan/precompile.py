@@ -29,7 +29,7 @@ def main(root: Path = Path(".")) -> int:
     """Plan every ``Pulumi.*.yaml`` under ``root``, then compile what got imported."""
     from deployer.plan import plan_stack
     from deployer.plan.engine import gc_paused
-    from deployer.plan.stackconfig import stack_names
+    from deployer.stack_config import stack_names
 
     with gc_paused():
         for stack in stack_names(root):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from deployer.plan.stackconfig import stack_names
+from deployer.stack_config import stack_names
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_STACKS = stack_names(ROOT)
