@@ -305,6 +305,14 @@ def run_quickstart(name: str, *, as_json: bool) -> int:
     from deployer.target import TargetError
 
     repo = Path(__file__).resolve().parents[2]
+    if not (repo / "app" / "main.py").is_file():
+        typer.secho(
+            "quickstart deploys the sample app of a deployer checkout; none beside this install "
+            f"({repo}). Use `deployer bootstrap` with your own app.",
+            fg="red",
+            err=True,
+        )
+        return EXIT_INPUT
     if not any(h.name == name for h in sandbox.list_hosts()):
         typer.secho(f"quickstart: booting sandbox host {name}", err=True)
     try:

@@ -7,7 +7,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-BUILTIN = Path(__file__).resolve().parents[2] / "templates"
+# templates/ at the top of a checkout (deployer/templates links to it), or inside the wheel.
+BUILTIN = Path(__file__).resolve().parents[1] / "templates"
 
 
 @cache
