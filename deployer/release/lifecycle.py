@@ -185,7 +185,7 @@ class Run:
         led = self.state.ledger
         target = led.get(self.rollback_to) if self.rollback_to else led.rollback_target()
         if target is None:
-            wanted = self.rollback_to or "a previous good release"
+            wanted = self.rollback_to or "previous good release"
             raise PhaseError(f"no {wanted} to roll back to (see `deployer releases`)")
         if target.status == "bad":
             raise PhaseError(f"release {target.id} is marked bad; refusing to roll back to it")
