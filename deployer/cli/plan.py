@@ -50,11 +50,11 @@ def plan(
         raise typer.Exit(EXIT_CONFIG)
     with gc_paused():  # planning is import-bound; see gc_paused
         codes, documents = zip(*(plan_one(name, folder, as_json) for name in names), strict=True)
-    if as_json:
+    shown = [d for d in documents if d is not None]
+    if as_json and (shown or len(names) > 1):
         import json
 
-        shown = [d for d in documents if d is not None]
-        typer.echo(json.dumps(shown[0] if len(names) == 1 and shown else shown, indent=2))
+        typer.echo(json.dumps(shown if len(names) > 1 else shown[0], indent=2))
     if max(codes):
         raise typer.Exit(max(codes))
 

@@ -106,8 +106,9 @@ def test_invalid_config_and_unknown_stack_exit_2(tmp_path: Path) -> None:
     root = copy_example(tmp_path, "aws-dev", lambda t: t.replace("203.0.113.7/32", "300.1.1.1/32"))
     result = plan("aws-dev", "--root", str(root))
     assert result.exit_code == 2 and "deployer:sshCidrs" in result.stderr
-    missing = plan("nope-dev", "--root", str(root))
+    missing = plan("nope-dev", "--json", "--root", str(root))
     assert missing.exit_code == 2 and "Pulumi.nope-dev.yaml" in missing.stderr
+    assert missing.stdout == ""  # no JSON document for a stack that could not be planned
     traversal = plan("../aws-dev", "--root", str(root))
     assert traversal.exit_code == 2 and "invalid stack name" in traversal.stderr
 
