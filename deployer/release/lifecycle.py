@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from deployer.release import install, ledger, switch
 from deployer.release.audit import AuditEntry
 from deployer.release.layout import Layout, new_release_id
-from deployer.release.lock import LockInfo, now_iso, whoami
+from deployer.release.lock import LockInfo, now_iso, release_script, whoami
 from deployer.release.phases import (
     DEPLOY_PHASES,
     ROLLBACK_PHASES,
@@ -122,6 +122,7 @@ class Run:
     started: bool = False
     switched: bool = False
     noop: bool = False
+    unlocked: bool = False  # released in the round trip of the last phase before ``unlock``
     recorded: ledger.Ledger = field(default_factory=ledger.Ledger)
 
     def __post_init__(self) -> None:
@@ -130,9 +131,12 @@ class Run:
         self.info = LockInfo(who=self.who, what=f"{self.action} {what}", message=self.message)
 
     # -- running -------------------------------------------------------------------------------
+    @property
+    def phase_names(self) -> tuple[str, ...]:
+        return DEPLOY_PHASES if self.action == "deploy" else ROLLBACK_PHASES
+
     def execute(self) -> Outcome:
-        names = DEPLOY_PHASES if self.action == "deploy" else ROLLBACK_PHASES
-        phases = [(name, getattr(self, f"phase_{name}")) for name in names]
+        phases = [(name, getattr(self, f"phase_{name}")) for name in self.phase_names]
         outcome = run_phases(phases, on_failure=self.undo, report=self.report)
         if not outcome.ok and outcome.failed_phase != "lock":
             self._audit("failed", f"{outcome.failed_phase}: {outcome.error.message}"[:500])
@@ -282,9 +286,12 @@ class Run:
             self.layout,
             led,
             self._entry("ok", self.message),
-            then=switch.set_current_script(self.layout, self.release_id),
+            then=self._unlock_after(
+                "record", switch.set_current_script(self.layout, self.release_id)
+            ),
         )
         self.recorded = led
+        self.unlocked = self._last_before_unlock("record")
         return f"{rel.id} current"
 
     def phase_cleanup(self) -> str:
@@ -294,14 +301,33 @@ class Run:
         present = dirs - set(doomed)
         led = recorded.without({r.id for r in recorded.releases if r.id not in present})
         keep_shas = {r.sha256 for r in led.releases}
-        self.remote.sh(prune_script(self.layout, doomed, keep_shas), what="remove old releases")
-        if led != recorded:
-            write_ledger(self.remote, self.layout, led)
+        prune = prune_script(self.layout, doomed, keep_shas)
+        if led == recorded:
+            self.remote.sh(self._unlock_after("cleanup", prune), what="remove old releases")
+        else:  # the ledger is written last, still under the lock
+            self.remote.sh(prune, what="remove old releases")
+            write_ledger(self.remote, self.layout, led, then=self._unlock_after("cleanup"))
+        self.unlocked = self._last_before_unlock("cleanup")
         return f"removed {len(doomed)}; {len(present)} kept (keep={self.keep})"
 
     def phase_unlock(self) -> str:
+        if self.unlocked:
+            return "released with the step before"
         release_lock(self.remote, self.layout, self.info)
         return ""
+
+    def _last_before_unlock(self, phase: str) -> bool:
+        names = self.phase_names
+        return names.index("unlock") == names.index(phase) + 1
+
+    def _unlock_after(self, phase: str, script: str = "") -> str:
+        """*script*, then the lock release when *phase* is the last before ``unlock``: one
+        round trip fewer. Released last, after the phase's work (a ledger write stops the
+        script at its first error, so a failed write keeps the lock for the unlock phase)."""
+        if not self._last_before_unlock(phase):
+            return script
+        release = release_script(self.layout.lock_dir, self.info.token)
+        return f"{script}; {release}" if script else release
 
     # -- failure ---------------------------------------------------------------------------------
     def undo(self, err: PhaseError) -> None:

@@ -110,6 +110,9 @@ def test_rollback_to_v1_under_load_drops_nothing(stage: Stage) -> None:
     refused = stage.cli("rollback", "s", bad)
     assert refused.returncode == 4 and "marked bad" in refused.stdout, refused.stdout
     assert stage.current()["id"] == v1["id"]
+    # the lock went with the record step's round trip, and is gone
+    assert "released with the step before" in proc.stdout, proc.stdout
+    assert stage.host.ssh("sudo test -e /srv/app/state/deploy.lock", check=False).returncode == 1
 
 
 def test_two_deploys_at_once_exactly_one_proceeds(stage: Stage) -> None:
@@ -128,6 +131,9 @@ def test_two_deploys_at_once_exactly_one_proceeds(stage: Stage) -> None:
     refused = outs[[p.returncode for p in procs].index(5)]
     assert "deploy lock held by" in refused and "racer" in refused, refused
     assert stage.current()["version"] == "4.0.0"
+    winner = outs[[p.returncode for p in procs].index(0)]
+    assert "released with the step before" in winner, winner  # with the cleanup's round trip
+    assert stage.host.ssh("sudo test -e /srv/app/state/deploy.lock", check=False).returncode == 1
 
 
 def test_retention_keeps_five_release_dirs_including_current(stage: Stage) -> None:

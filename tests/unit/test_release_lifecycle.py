@@ -50,3 +50,21 @@ def test_prune_refuses_names_that_are_not_release_ids() -> None:
 def test_artifacts_live_in_the_state_dir_by_hash() -> None:
     sha = "d" * 64
     assert lifecycle.artifact_path(LAY, sha) == f"/srv/app/state/artifacts/{sha}.tar"
+
+
+@pytest.mark.parametrize(
+    ("action", "phase", "releases"),
+    [("rollback", "record", True), ("deploy", "record", False), ("deploy", "cleanup", True)],
+)
+def test_the_lock_goes_with_the_last_phase_before_unlock(
+    action: str, phase: str, releases: bool
+) -> None:
+    from deployer.target import build_target
+
+    t = build_target({"host": "203.0.113.10", "domain": "api.example.com"})
+    run = lifecycle.Run(remote=None, target=t, action=action)  # type: ignore[arg-type]
+    script = run._unlock_after(phase, "echo recorded")
+    assert script.startswith("echo recorded")
+    assert (run.info.token in script) is releases
+    if releases:  # released last, and only if the lock still carries our token
+        assert script.endswith("fi") and "rm -rf -- /srv/app/state/deploy.lock" in script
