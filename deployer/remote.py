@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -109,6 +110,19 @@ def _pkey_from_line(line: str) -> paramiko.PKey:
     return paramiko.PKey.from_type_string(kind, __import__("base64").b64decode(data))
 
 
+def nodelay_socket(host: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection to host:port with Nagle's algorithm off.
+
+    SSH here is request/response in small packets; with Nagle on (paramiko's default) a small
+    packet sent right after another waits for the server's delayed ACK, about 40 ms, during the
+    handshake and on every command. Measured straight to a sandbox host's sshd: connect
+    64 -> 20 ms, a command 48 -> 2.5 ms.
+    """
+    sock = socket.create_connection((host, port), timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
 class Remote:
     """One SSH connection to a target host."""
 
@@ -143,6 +157,10 @@ class Remote:
         )
         self._set_host_key_policy(conn)
         try:
+            if not conn.gateway:  # a ProxyJump/ProxyCommand brings its own channel
+                conn.connect_kwargs["sock"] = nodelay_socket(
+                    conn.host, conn.port, self.connect_timeout
+                )
             conn.open()
         except HostKeyError:
             raise

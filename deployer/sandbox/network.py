@@ -27,6 +27,16 @@ def veth_name(index: int) -> str:
     return f"dsbv{index}"
 
 
+def quickack_route(device: str, source: str) -> str:
+    """The lab subnet's route with delayed ACKs off (``quickack``).
+
+    The forwarders (systemd-socket-proxyd) write without TCP_NODELAY, so each small packet of an
+    SSH exchange through them waited for the other end's delayed ACK, ~40 ms a remote command:
+    a cost a direct connection to a server does not have (measured: 48 -> 2.6 ms a command).
+    """
+    return f"route replace {config.LAB_SUBNET}.0/24 dev {device} src {source} quickack 1"
+
+
 def lab_setup_commands() -> list[str]:
     """`ip -batch` lines (run inside the lab namespace) creating the bridge."""
     return [
@@ -34,6 +44,7 @@ def lab_setup_commands() -> list[str]:
         f"link add {config.BRIDGE} type bridge",
         f"addr add {config.LAB_GATEWAY}/24 dev {config.BRIDGE}",
         f"link set {config.BRIDGE} up",
+        quickack_route(config.BRIDGE, config.LAB_GATEWAY),
     ]
 
 
@@ -53,11 +64,12 @@ def host_lab_commands(name: str, index: int) -> list[str]:
 
 
 def host_inner_commands(index: int) -> list[str]:
-    """Host-side `ip -batch` lines: loopback, eth0's address."""
+    """Host-side `ip -batch` lines: loopback, eth0's address, the lab route."""
     return [
         "link set lo up",
         f"addr add {config.lab_address(index)}/24 dev eth0",
         "link set eth0 up",
+        quickack_route("eth0", config.lab_address(index)),
     ]
 
 

@@ -47,6 +47,10 @@ def test_veth_goes_into_the_host_namespace_as_eth0() -> None:
     assert lines[1] == "link add dsbv3 type veth peer name eth0 netns deployer-sb-web"
     assert "link set dsbv3 master dsb0" in lines
     assert "addr add 10.77.0.3/24 dev eth0" in network.host_inner_commands(3)
+    # no delayed ACKs on the lab network (the forwarders leave Nagle on), on either side
+    quick = "route replace 10.77.0.0/24 dev eth0 src 10.77.0.3 quickack 1"
+    assert network.host_inner_commands(3)[-1] == quick
+    assert network.lab_setup_commands()[-1].endswith("src 10.77.0.1 quickack 1")
 
 
 def test_overlay_lists_lower_layers_top_first() -> None:
