@@ -87,3 +87,24 @@ def test_pinned_key_is_the_only_key_accepted(tmp_path: Path) -> None:
     assert list(keys.keys()) == ["[203.0.113.10]:2222"]
     assert isinstance(conn.client._policy, _Refuse)
     assert not (tmp_path / "known_hosts").exists()
+
+
+def test_connections_have_nagle_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small SSH packets go out at once (else each waits ~40 ms for a delayed ACK)."""
+    import socket
+
+    from deployer import remote as module
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        with module.nodelay_socket("127.0.0.1", port, 5) as sock:
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        opened: list[socket.socket] = []
+        real = module.nodelay_socket
+        monkeypatch.setattr(
+            module, "nodelay_socket", lambda *a: opened.append(real(*a)) or opened[-1]
+        )
+        t = build_target({"host": "127.0.0.1", "ssh_port": port, "domain": "api.example.com"})
+        with pytest.raises(module.RemoteError):  # no sshd there: the banner never comes
+            Remote(t, connect_timeout=1).connect()
+        assert len(opened) == 1  # connect() went through nodelay_socket
