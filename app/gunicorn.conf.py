@@ -83,6 +83,11 @@ def on_starting(server: object) -> None:
         parent = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0] or None
         _created_metrics_dir = tempfile.mkdtemp(prefix="app-metrics-", dir=parent)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = _created_metrics_dir
+    # The heavy libraries are imported once, here: workers fork with them already loaded and
+    # boot faster (bench/release_bench.py, health wait under load: 1.45 -> 0.8 s). The app itself
+    # (its engine, its metrics) is still created in each worker, after the fork.
+    import fastapi  # noqa: F401
+    import sqlalchemy.orm  # noqa: F401
 
 
 def child_exit(server: object, worker: object) -> None:
