@@ -157,11 +157,7 @@ class Remote:
         )
         self._set_host_key_policy(conn)
         try:
-            if not conn.gateway:  # a ProxyJump/ProxyCommand brings its own channel
-                conn.connect_kwargs["sock"] = nodelay_socket(
-                    conn.host, conn.port, self.connect_timeout
-                )
-            conn.open()
+            self._open(conn)
         except HostKeyError:
             raise
         except paramiko.BadHostKeyException as exc:
@@ -182,6 +178,20 @@ class Remote:
         self.conn = conn
         self.user = conn.user
         return self
+
+    def _open(self, conn: Connection) -> None:
+        """Open *conn* over a Nagle-free socket; nothing is left open when that fails."""
+        sock = None
+        if not conn.gateway:  # a ProxyJump/ProxyCommand brings its own channel
+            sock = nodelay_socket(conn.host, conn.port, self.connect_timeout)
+            conn.connect_kwargs["sock"] = sock
+        try:
+            conn.open()
+        except BaseException:
+            conn.client.close()
+            if sock is not None:
+                sock.close()
+            raise
 
     def _set_host_key_policy(self, conn: Connection) -> None:
         client = conn.client
