@@ -50,11 +50,14 @@ def validate_value(key: str, value: str) -> None:
         raise StackConfigError(f"invalid value for {key}: {value!r}")
 
 
+def stack_of(path: Path) -> str:
+    """The stack a ``Pulumi.<stack>.yaml`` file configures."""
+    return path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+
+
 def stack_names(root: Path) -> list[str]:
     """Every stack with a ``Pulumi.<stack>.yaml`` in ``root``, sorted."""
-    return sorted(
-        p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml")
-    )
+    return sorted(stack_of(p) for p in root.glob("Pulumi.*.yaml"))
 
 
 def stack_file(root: Path, stack: str) -> Path:
@@ -76,9 +79,9 @@ def _yaml():
 
 def _load(path: Path):
     if not path.is_file():
-        stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
         raise StackConfigError(
-            f"stack config {path.name} not found in {path.parent} (pulumi stack init {stack})"
+            f"stack config {path.name} not found in {path.parent} "
+            f"(pulumi stack init {stack_of(path)})"
         )
     with path.open(encoding="utf-8") as fh:
         doc = _yaml().load(fh)

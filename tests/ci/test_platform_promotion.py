@@ -18,6 +18,7 @@ from deployer.stack_config import (
     read_artifact,
     read_config,
     set_values,
+    stack_of,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +35,7 @@ def promotion_pairs() -> list[tuple[str, str]]:
     """(dev, next stage) pairs of the example platform stacks."""
     pairs = []
     for dev in sorted(ROOT.glob("Pulumi.*-dev.yaml")):
-        stack = dev.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        stack = stack_of(dev)
         if platform_cloud(ROOT, stack) is None:
             continue
         prefix = stack.removesuffix("-dev")
