@@ -6,7 +6,10 @@ from pathlib import Path
 
 import typer
 
+from deployer.cli.common import guard
 
+
+@guard
 def package(
     src: Path = typer.Option(Path("app"), "--src", help="App source directory."),
     out: Path = typer.Option(Path("dist"), "--out", help="Output directory."),
@@ -27,9 +30,8 @@ def package(
 
     try:
         built = build_all(src, out, tuple(only) or KINDS, templates or TEMPLATES)
-    except (ArtifactError, OSError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    except OSError as exc:  # an unreadable source or unwritable --out is bad input too
+        raise ArtifactError(str(exc)) from exc
     if as_json:
         typer.echo(json.dumps({kind: item.to_dict() for kind, item in built.items()}, indent=2))
         return

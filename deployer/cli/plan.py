@@ -6,13 +6,7 @@ from pathlib import Path
 
 import typer
 
-EXIT_VIOLATIONS = 1
-EXIT_CONFIG = 2
-
-
-def register(app: typer.Typer) -> None:
-    """Add the `plan` command to the root app."""
-    app.command("plan")(plan)
+from deployer.cli.common import Code, guard
 
 
 def project_root(start: Path) -> Path:
@@ -23,6 +17,7 @@ def project_root(start: Path) -> Path:
     return start
 
 
+@guard
 def plan(
     stacks: list[str] = typer.Argument(
         None, metavar="STACK", help="Stacks; each reads Pulumi.<STACK>.yaml (e.g. aws-dev)."
@@ -47,7 +42,7 @@ def plan(
     names = stack_names(folder) if every else list(stacks or [])
     if not names:
         typer.echo(f"error: name a stack or pass --all (no Pulumi.*.yaml in {folder}?)", err=True)
-        raise typer.Exit(EXIT_CONFIG)
+        raise typer.Exit(Code.INPUT)
     with gc_paused():  # planning is import-bound; see gc_paused
         codes, documents = zip(*(plan_one(name, folder, as_json) for name in names), strict=True)
     shown = [d for d in documents if d is not None]
@@ -59,7 +54,7 @@ def plan(
         raise typer.Exit(max(codes))
 
 
-def plan_one(stack: str, root: Path, as_json: bool) -> tuple[int, dict | None]:
+def plan_one(stack: str, root: Path, as_json: bool) -> tuple[Code, dict | None]:
     """Plan one stack, printing its report unless ``as_json``: (exit code, JSON document)."""
     from deployer.plan import plan_stack, report
     from deployer.stack_config import StackConfigError
@@ -69,12 +64,17 @@ def plan_one(stack: str, root: Path, as_json: bool) -> tuple[int, dict | None]:
         result = plan_stack(stack, root)
     except (ConfigError, StackConfigError) as exc:
         typer.echo(f"error: {stack}: {exc}", err=True)
-        return EXIT_CONFIG, None
+        return Code.INPUT, None
     document = report.as_dict(stack, result.run, result.violations) if as_json else None
     if not as_json:
         report.print_plan(stack, result.run, result.violations)
     if not result.violations:
-        return 0, document
+        return Code.OK, document
     rules = sorted({v.rule for v in result.violations})
     typer.echo(f"policy violations in {stack}: {', '.join(rules)}", err=True)
-    return EXIT_VIOLATIONS, document
+    return Code.FINDINGS, document
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `plan` command to the root app."""
+    app.command("plan")(plan)

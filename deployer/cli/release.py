@@ -1,58 +1,25 @@
 """`deployer deploy | rollback | releases | unlock | promote | status | logs` for a stage.
 
 A stage is a name in deployer.toml (see `deployer.config`). Heavy imports stay inside the
-commands. Exit codes: 0 ok (also a no-op), 2 invalid input, 3 connection or host-key failure,
-4 a phase failed (the previous release keeps serving), 5 refused (lock held, unhealthy source).
+commands. Exit codes: `deployer.cli.common` (a failed phase leaves the previous release serving).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
-EXIT_INPUT, EXIT_CONNECT, EXIT_FAILED, EXIT_REFUSED = 2, 3, 4, 5
+from deployer.cli.common import Code, build_artifact, fail, guard
 
 CONFIG_OPT = typer.Option(None, "--config", help="deployer.toml to read (default ./deployer.toml).")
 STAGE_ARG = typer.Argument(..., help="Stage name in deployer.toml.")
-
-
-def _target(stage: str, config_file: Path | None, source: Path | None = None):  # -> Target
-    from deployer.cli.bootstrap import build
-
-    app = {"source": str(source)} if source else None
-    return build(None, stage=stage, config_file=config_file, app=app, secrets=False)
-
-
-def _fail(code: int, message: str) -> typer.Exit:
-    typer.secho(message, fg="red", err=True)
-    return typer.Exit(code)
 
 
 def _connect(t):  # -> Remote
     from deployer.remote import Remote
 
     return Remote(t).connect()
-
-
-def _guard(fn):
-    """Turn bad input and connection failures into clean messages and exit codes."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from deployer.remote import RemoteError
-        from deployer.target import TargetError
-
-        try:
-            return fn(*args, **kwargs)
-        except TargetError as exc:
-            raise _fail(EXIT_INPUT, f"invalid input: {exc}") from None
-        except RemoteError as exc:
-            raise _fail(EXIT_CONNECT, f"connection failed: {exc}") from None
-
-    return wrapper
 
 
 def _print_phase(console, result) -> None:
@@ -74,7 +41,7 @@ def run_release(
     message: str = "",
     keep: int = 5,
     audit_as: str = "",
-) -> int:
+) -> Code:
     """Run a deploy or rollback on target ``t`` with live phase output; return the exit code."""
     import time
 
@@ -106,11 +73,11 @@ def run_release(
     if outcome.ok:
         done = outcome.stopped or f"{run.release_id} is live"
         console.print(f"[bold green]{escape(done)}[/] in {seconds:.2f}s", highlight=False)
-        return 0
+        return Code.OK
     err = outcome.error
     if isinstance(err.__cause__, LockHeld):
         console.print(f"[bold red]refused:[/] {escape(err.message)}", highlight=False)
-        return EXIT_REFUSED
+        return Code.REFUSED
     console.print(
         f"[bold red]{action} failed in phase {err.phase}:[/] {escape(err.message)}", highlight=False
     )
@@ -120,172 +87,126 @@ def run_release(
         console.print(f"release {run.release_id} marked bad; the previous release keeps serving")
     elif err.phase not in GATED:
         console.print(f"traffic is on release {run.release_id}; finish by hand or re-run")
-    return EXIT_FAILED
+    return Code.FAILED
 
 
-def _artifact(t):  # -> Artifact
-    from deployer.artifact import build_source_artifact
-    from deployer.cli.bootstrap import artifact_dir, check_source
+@guard
+def deploy(
+    stage: str = STAGE_ARG,
+    source: Path = typer.Option(None, help="App source directory (default: the stage's)."),
+    message: str = typer.Option("", "--message", "-m", help="Why (kept in lock and audit)."),
+    keep: int = typer.Option(5, help="Release directories to keep (>= 2)."),
+    config_file: Path = CONFIG_OPT,
+) -> None:
+    """Ship the app source to STAGE: health-gated switch, previous release kept on failure."""
+    from deployer.targets import for_stage
 
-    check_source(t)
-    return build_source_artifact(t.app.source, artifact_dir())
+    if keep < 2:
+        raise fail(Code.INPUT, "invalid input: --keep must be at least 2")
+    t = for_stage(stage, config_file, source)
+    artifact = build_artifact(t)
+    raise typer.Exit(run_release(t, action="deploy", artifact=artifact, message=message, keep=keep))
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    @_guard
-    def deploy(
-        stage: str = STAGE_ARG,
-        source: Path = typer.Option(None, help="App source directory (default: the stage's)."),
-        message: str = typer.Option("", "--message", "-m", help="Why (kept in lock and audit)."),
-        keep: int = typer.Option(5, help="Release directories to keep (>= 2)."),
-        config_file: Path = CONFIG_OPT,
-    ) -> None:
-        """Ship the app source to STAGE: health-gated switch, previous release kept on failure."""
-        if keep < 2:
-            raise _fail(EXIT_INPUT, "invalid input: --keep must be at least 2")
-        t = _target(stage, config_file, source)
-        artifact = _artifact(t)
-        code = run_release(t, action="deploy", artifact=artifact, message=message, keep=keep)
-        raise typer.Exit(code)
+@guard
+def rollback(
+    stage: str = STAGE_ARG,
+    release: str = typer.Argument("", help="Release id (default: the previous good one)."),
+    message: str = typer.Option("", "--message", "-m", help="Why (kept in lock and audit)."),
+    config_file: Path = CONFIG_OPT,
+) -> None:
+    """Switch STAGE back to a previous good release (health-gated, no downtime)."""
+    from deployer.release.layout import check_release_id
+    from deployer.targets import for_stage
 
-    @app.command()
-    @_guard
-    def rollback(
-        stage: str = STAGE_ARG,
-        release: str = typer.Argument("", help="Release id (default: the previous good one)."),
-        message: str = typer.Option("", "--message", "-m", help="Why (kept in lock and audit)."),
-        config_file: Path = CONFIG_OPT,
-    ) -> None:
-        """Switch STAGE back to a previous good release (health-gated, no downtime)."""
-        from deployer.release.layout import check_release_id
-
-        if release:
-            try:
-                check_release_id(release)
-            except ValueError as exc:
-                raise _fail(EXIT_INPUT, f"invalid input: {exc}") from None
-        t = _target(stage, config_file)
-        raise typer.Exit(run_release(t, action="rollback", rollback_to=release, message=message))
-
-    @app.command()
-    @_guard
-    def releases(stage: str = STAGE_ARG, config_file: Path = CONFIG_OPT) -> None:
-        """List STAGE's releases: id, version, commit, time, who, status."""
-        from rich.console import Console
-        from rich.table import Table
-        from rich.text import Text
-
-        from deployer.release.layout import Layout
-        from deployer.release.state import read_state
-
-        t = _target(stage, config_file)
-        with _connect(t) as remote:
-            state = read_state(remote, Layout(t.app.name))
-        table = Table("id", "version", "commit", "time", "who", "status", "note")
-        style = {"current": "bold green", "bad": "red"}
-        for rel in reversed(state.ledger.releases):
-            cells = (rel.id, rel.version, rel.commit[:10], rel.time, rel.who)
-            status = Text(rel.status, style=style.get(rel.status, ""))
-            table.add_row(*(Text(c) for c in cells), status, Text(rel.note[:60]))
-        console = Console()
-        if not console.is_terminal:  # pipes and CI logs: never truncate ids
-            console.width = 200
-        console.print(table)
-        if state.holder:
-            console.print(f"locked by {state.holder.describe()}", style="yellow")
-
-    @app.command()
-    @_guard
-    def unlock(
-        stage: str = STAGE_ARG,
-        yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
-        config_file: Path = CONFIG_OPT,
-    ) -> None:
-        """Remove STAGE's deploy lock (after checking who holds it)."""
-        from deployer.release.audit import AuditEntry
-        from deployer.release.layout import Layout
-        from deployer.release.state import append_audit, force_unlock, read_state
-
-        t = _target(stage, config_file)
-        layout = Layout(t.app.name)
-        with _connect(t) as remote:
-            holder = read_state(remote, layout).holder
-            if holder is None:
-                typer.echo(f"{stage} is not locked")
-                return
-            typer.echo(f"{stage} is locked by {holder.describe()}")
-            if not yes and not typer.confirm("Remove the lock?", default=False):
-                raise typer.Exit(1)
-            removed = force_unlock(remote, layout)
-            detail = f"removed lock of {removed.describe()}" if removed else "lock already gone"
-            append_audit(remote, layout, AuditEntry("unlock", "ok", detail=detail))
-        typer.echo(f"unlocked {stage}")
-
-    @app.command()
-    @_guard
-    def promote(
-        src: str = typer.Argument(..., help="Stage whose running artifact is promoted."),
-        dst: str = typer.Argument(..., help="Stage that receives it."),
-        message: str = typer.Option("", "--message", "-m", help="Why (kept in lock and audit)."),
-        stacks_dir: Path = typer.Option(
-            None, help="Where Pulumi.<stack>.yaml live (default: deployer.toml's directory)."
-        ),
-        config_file: Path = CONFIG_OPT,
-    ) -> None:
-        """Deploy to DST exactly the artifact (same sha256) SRC runs; refuse if SRC is unhealthy
-        or DST is locked."""
-        raise typer.Exit(_promote(src, dst, message, stacks_dir, config_file))
-
-    @app.command()
-    @_guard
-    def status(stage: str = STAGE_ARG, config_file: Path = CONFIG_OPT) -> None:
-        """Current release, health, unit state, certificate expiry, disk free, last deploys."""
-        raise typer.Exit(_status(stage, config_file))
-
-    @app.command()
-    @_guard
-    def logs(
-        stage: str = STAGE_ARG,
-        follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
-        lines: int = typer.Option(100, "--lines", "-n", help="Number of lines to show."),
-        config_file: Path = CONFIG_OPT,
-    ) -> None:
-        """The app unit's journal on STAGE (every release instance)."""
-        import contextlib
-
-        from deployer.release.layout import Layout
-        from deployer.release.status import logs_argv
-
+    if release:
         try:
-            argv = logs_argv(Layout("app"), lines, follow)
+            check_release_id(release)
         except ValueError as exc:
-            raise _fail(EXIT_INPUT, f"invalid input: {exc}") from None
-        t = _target(stage, config_file)
-        argv = logs_argv(Layout(t.app.name), lines, follow)
-        with _connect(t) as remote:
-            if not follow:
-                typer.echo(remote.run(argv, sudo=True, what="journalctl").stdout, nl=False)
-                return
-            # Fabric prints lines as they arrive; with a pty, Ctrl-C reaches journalctl.
-            with contextlib.suppress(KeyboardInterrupt):
-                cmd = remote.command_line(argv, sudo=True)
-                remote.conn.run(cmd, hide=False, warn=True, pty=True)
+            raise fail(Code.INPUT, f"invalid input: {exc}") from None
+    t = for_stage(stage, config_file)
+    raise typer.Exit(run_release(t, action="rollback", rollback_to=release, message=message))
 
 
-def _promote(src: str, dst: str, message: str, stacks_dir: Path, config_file: Path | None) -> int:
+@guard
+def releases(stage: str = STAGE_ARG, config_file: Path = CONFIG_OPT) -> None:
+    """List STAGE's releases: id, version, commit, time, who, status."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from deployer.release.layout import Layout
+    from deployer.release.state import read_state
+    from deployer.targets import for_stage
+
+    t = for_stage(stage, config_file)
+    with _connect(t) as remote:
+        state = read_state(remote, Layout(t.app.name))
+    table = Table("id", "version", "commit", "time", "who", "status", "note")
+    style = {"current": "bold green", "bad": "red"}
+    for rel in reversed(state.ledger.releases):
+        cells = (rel.id, rel.version, rel.commit[:10], rel.time, rel.who)
+        status = Text(rel.status, style=style.get(rel.status, ""))
+        table.add_row(*(Text(c) for c in cells), status, Text(rel.note[:60]))
+    console = Console()
+    if not console.is_terminal:  # pipes and CI logs: never truncate ids
+        console.width = 200
+    console.print(table)
+    if state.holder:
+        console.print(f"locked by {state.holder.describe()}", style="yellow")
+
+
+@guard
+def unlock(
+    stage: str = STAGE_ARG,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    config_file: Path = CONFIG_OPT,
+) -> None:
+    """Remove STAGE's deploy lock (after checking who holds it)."""
+    from deployer.release.audit import AuditEntry
+    from deployer.release.layout import Layout
+    from deployer.release.state import append_audit, force_unlock, read_state
+    from deployer.targets import for_stage
+
+    t = for_stage(stage, config_file)
+    layout = Layout(t.app.name)
+    with _connect(t) as remote:
+        holder = read_state(remote, layout).holder
+        if holder is None:
+            typer.echo(f"{stage} is not locked")
+            return
+        typer.echo(f"{stage} is locked by {holder.describe()}")
+        if not yes and not typer.confirm("Remove the lock?", default=False):
+            raise typer.Exit(Code.REFUSED)
+        removed = force_unlock(remote, layout)
+        detail = f"removed lock of {removed.describe()}" if removed else "lock already gone"
+        append_audit(remote, layout, AuditEntry("unlock", "ok", detail=detail))
+    typer.echo(f"unlocked {stage}")
+
+
+@guard
+def promote(
+    src: str = typer.Argument(..., help="Stage whose running artifact is promoted."),
+    dst: str = typer.Argument(..., help="Stage that receives it."),
+    message: str = typer.Option("", "--message", "-m", help="Why (kept in lock and audit)."),
+    stacks_dir: Path = typer.Option(
+        None, help="Where Pulumi.<stack>.yaml live (default: deployer.toml's directory)."
+    ),
+    config_file: Path = CONFIG_OPT,
+) -> None:
+    """Deploy to DST exactly the artifact (same sha256) SRC runs; refuse if SRC is unhealthy
+    or DST is locked."""
     import tempfile
 
     from deployer import config
-    from deployer.release.lock import LockHeld
     from deployer.release.promote import (
-        PromotionRefused,
         check_destination_unlocked,
         is_platform_stage,
         source_artifact,
     )
     from deployer.release.promote import check_source as check_src
     from deployer.target import TargetError
+    from deployer.targets import for_stage
 
     path = config_file or config.DEFAULT_FILE
     if not path.is_file():
@@ -294,24 +215,21 @@ def _promote(src: str, dst: str, message: str, stacks_dir: Path, config_file: Pa
     stages = {n: config.stage(raw, n, path.resolve().parent, secrets=False) for n in (src, dst)}
     stacks = stacks_dir or path.resolve().parent
     if all(is_platform_stage(s, stacks) for s in stages.values()):
-        return _promote_platform(stages[src], stages[dst], stacks)
-    src_t, dst_t = _target(src, config_file), _target(dst, config_file)
-    try:
-        with _connect(src_t) as remote:
-            source = check_src(remote, src_t)
-            typer.echo(f"{src}: {source.release.id} ({source.release.sha256[:12]}) healthy")
-            out = Path(tempfile.mkdtemp(prefix="deployer-promote-"))
-            artifact = source_artifact(remote, src_t, source.release, out)
-        with _connect(dst_t) as remote:
-            check_destination_unlocked(remote, dst_t)
-    except (PromotionRefused, LockHeld) as exc:
-        typer.secho(f"refused: {exc}", fg="red", err=True)
-        return EXIT_REFUSED
+        raise typer.Exit(_promote_platform(stages[src], stages[dst], stacks))
+    src_t, dst_t = for_stage(src, config_file), for_stage(dst, config_file)
+    with _connect(src_t) as remote:
+        source = check_src(remote, src_t)
+        typer.echo(f"{src}: {source.release.id} ({source.release.sha256[:12]}) healthy")
+        out = Path(tempfile.mkdtemp(prefix="deployer-promote-"))
+        artifact = source_artifact(remote, src_t, source.release, out)
+    with _connect(dst_t) as remote:
+        check_destination_unlocked(remote, dst_t)
     note = message or f"promoted from {src}"
-    return run_release(dst_t, action="deploy", artifact=artifact, message=note, audit_as="promote")
+    code = run_release(dst_t, action="deploy", artifact=artifact, message=note, audit_as="promote")
+    raise typer.Exit(code)
 
 
-def _promote_platform(src: dict, dst: dict, stacks: Path) -> int:
+def _promote_platform(src: dict, dst: dict, stacks: Path) -> Code:
     """Platform stages: SRC must answer its health URL; then copy its artifact keys to DST."""
     from deployer.release.promote import promote_platform
     from deployer.steps.health import get
@@ -324,24 +242,26 @@ def _promote_platform(src: dict, dst: dict, stacks: Path) -> int:
         except OSError as exc:
             status = f"unreachable ({exc})"
         if status != 200:
-            typer.secho(f"refused: {src['stage']} is unhealthy: {t.health_url}: {status}",
-                        fg="red", err=True)  # fmt: skip
-            return EXIT_REFUSED
+            reason = f"{src['stage']} is unhealthy: {t.health_url}: {status}"
+            raise fail(Code.REFUSED, f"refused: {reason}")
     values = promote_platform(stacks, src["stack"], dst["stack"])
     shown = ", ".join(f"{k}={v}" for k, v in values.items())
     typer.echo(f"{dst['stage']}: stack {dst['stack']} now runs {shown}")
     typer.echo(f"next: pulumi up --stack {dst['stack']}")
-    return 0
+    return Code.OK
 
 
-def _status(stage: str, config_file: Path | None) -> int:
+@guard
+def status(stage: str = STAGE_ARG, config_file: Path = CONFIG_OPT) -> None:
+    """Current release, health, unit state, certificate expiry, disk free, last deploys."""
     from rich.console import Console
 
     from deployer.release.layout import Layout
     from deployer.release.status import parse_status, status_script
     from deployer.steps.health import get
+    from deployer.targets import for_stage
 
-    t = _target(stage, config_file)
+    t = for_stage(stage, config_file)
     layout = Layout(t.app.name)
     with _connect(t) as remote:
         facts = parse_status(remote.sh(status_script(layout, t.domain)).stdout, layout)
@@ -367,4 +287,42 @@ def _status(stage: str, config_file: Path | None) -> int:
         line = f"  {entry.time} {entry.who} {entry.action} {entry.result} {entry.release}"
         console.print(line, highlight=False)
     healthy = health.startswith("200") and facts.unit_state.startswith("active")
-    return 0 if healthy else EXIT_FAILED
+    raise typer.Exit(Code.OK if healthy else Code.FAILED)
+
+
+@guard
+def logs(
+    stage: str = STAGE_ARG,
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
+    lines: int = typer.Option(100, "--lines", "-n", help="Number of lines to show."),
+    config_file: Path = CONFIG_OPT,
+) -> None:
+    """The app unit's journal on STAGE (every release instance)."""
+    import contextlib
+
+    from deployer.release.layout import Layout
+    from deployer.release.status import logs_argv
+    from deployer.targets import for_stage
+
+    try:
+        argv = logs_argv(Layout("app"), lines, follow)
+    except ValueError as exc:
+        raise fail(Code.INPUT, f"invalid input: {exc}") from None
+    t = for_stage(stage, config_file)
+    argv = logs_argv(Layout(t.app.name), lines, follow)
+    with _connect(t) as remote:
+        if not follow:
+            typer.echo(remote.run(argv, sudo=True, what="journalctl").stdout, nl=False)
+            return
+        # Fabric prints lines as they arrive; with a pty, Ctrl-C reaches journalctl.
+        with contextlib.suppress(KeyboardInterrupt):
+            cmd = remote.command_line(argv, sudo=True)
+            remote.conn.run(cmd, hide=False, warn=True, pty=True)
+
+
+COMMANDS = (deploy, rollback, releases, unlock, promote, status, logs)
+
+
+def register(app: typer.Typer) -> None:
+    for command in COMMANDS:
+        app.command()(command)

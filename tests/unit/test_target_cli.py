@@ -9,8 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from deployer.cli import app
-from deployer.cli.bootstrap import EXIT_INPUT, build, parse_host, stack_outputs
+from deployer.cli.common import Code
 from deployer.target import TargetError
+from deployer.targets import assemble, parse_host, stack_outputs
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[2]
@@ -29,7 +30,7 @@ def test_outputs_then_cli_flags_win(tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     out.write_text(json.dumps({"cloud": "aws", "host": "198.51.100.7", "ssh_user": "ubuntu",
                                "domain": "api.example.com", "database_url": "postgresql://x"}))
-    t = build(None, outputs=out, cli={"domain": "www.example.com"}, app={"workers": 4})
+    t = assemble(None, outputs=out, cli={"domain": "www.example.com"}, app={"workers": 4})
     assert (t.host, t.ssh_user, t.domain, t.app.workers) == (
         "198.51.100.7", "ubuntu", "www.example.com", 4,
     )  # fmt: skip
@@ -56,5 +57,5 @@ def test_missing_pulumi_cli_points_to_outputs(monkeypatch: pytest.MonkeyPatch) -
 )
 def test_bad_input_exits_2_before_connecting(args: list[str]) -> None:
     result = runner.invoke(app, ["bootstrap", *args])
-    assert result.exit_code == EXIT_INPUT, result.output
+    assert result.exit_code == Code.INPUT, result.output
     assert "invalid input" in result.output
