@@ -18,6 +18,7 @@ PRIVATE_CIDRS = ("10.20.10.0/24", "10.20.11.0/24")
 
 def build(s: Settings) -> dict[str, Any]:
     """Create the stack's resources; return the contract outputs."""
+    import pulumi
     import pulumi_aws.ec2 as ec2
 
     vpc = ec2.Vpc(
@@ -27,11 +28,18 @@ def build(s: Settings) -> dict[str, Any]:
         enable_dns_support=True,
         tags=tags(s),
     )
-    public, private = _subnets(s, vpc)
+    gateway, public, private = _subnets(s, vpc)
     web_sg = _web_security_group(s, vpc)
     key = hostkey.host_key(name(s, "host-key"))
     server = _server(s, public, web_sg, key)
-    eip = ec2.Eip(name(s, "ip"), domain="vpc", instance=server.id, tags=tags(s))
+    # An EIP on an instance needs the VPC's internet gateway attached first (AWS provider docs).
+    eip = ec2.Eip(
+        name(s, "ip"),
+        domain="vpc",
+        instance=server.id,
+        tags=tags(s),
+        opts=pulumi.ResourceOptions(depends_on=[gateway]),
+    )
     database_url = _database(s, vpc, private, web_sg)
     _dns(s, eip.public_ip)
     return contract.outputs(
@@ -45,10 +53,18 @@ def build(s: Settings) -> dict[str, Any]:
     )
 
 
-def _subnets(s: Settings, vpc: Any) -> tuple[Any, list[Any]]:
+def zone(index: int) -> Any:
+    """The name of the region's ``index``-th available zone (wrapping), as the region reports it."""
+    from pulumi_aws import get_availability_zones_output
+
+    names = get_availability_zones_output(state="available").names
+    return names.apply(lambda found: found[index % len(found)])
+
+
+def _subnets(s: Settings, vpc: Any) -> tuple[Any, Any, list[Any]]:
     import pulumi_aws.ec2 as ec2
 
-    zones = [f"{s.region}a", f"{s.region}b"]
+    zones = [zone(0), zone(1)]
     gateway = ec2.InternetGateway(name(s, "igw"), vpc_id=vpc.id, tags=tags(s))
     public = ec2.Subnet(
         name(s, "public"),
@@ -78,7 +94,7 @@ def _subnets(s: Settings, vpc: Any) -> tuple[Any, list[Any]]:
         )
         for i, (cidr, zone) in enumerate(zip(PRIVATE_CIDRS, zones, strict=True))
     ]
-    return public, private
+    return gateway, public, private
 
 
 def _web_security_group(s: Settings, vpc: Any) -> Any:
@@ -125,10 +141,16 @@ def _web_security_group(s: Settings, vpc: Any) -> Any:
     )
 
 
-def _server(s: Settings, subnet: Any, sg: Any, key: Any) -> Any:
+def _image(s: Settings) -> tuple[Any, list[str]]:
+    """The AMI and the changes to ignore: ``deployer:ami`` pins it (changing it replaces the
+    server, deliberately); otherwise the newest Ubuntu LTS at creation, kept afterwards (a newer
+    image must not replace a running server, which termination protection would refuse in prod).
+    """
     import pulumi_aws.ec2 as ec2
 
-    ami = ec2.get_ami_output(
+    if s.ami:
+        return s.ami, []
+    found = ec2.get_ami_output(
         most_recent=True,
         owners=[UBUNTU_OWNER],
         filters=[
@@ -136,9 +158,17 @@ def _server(s: Settings, subnet: Any, sg: Any, key: Any) -> Any:
             ec2.GetAmiFilterArgs(name="virtualization-type", values=["hvm"]),
         ],
     )
+    return found.id, ["ami"]
+
+
+def _server(s: Settings, subnet: Any, sg: Any, key: Any) -> Any:
+    import pulumi
+    import pulumi_aws.ec2 as ec2
+
+    ami, ignore = _image(s)
     return ec2.Instance(
         name(s, "server"),
-        ami=ami.id,
+        ami=ami,
         instance_type=s.size,
         subnet_id=subnet.id,
         vpc_security_group_ids=[sg.id],
@@ -152,6 +182,7 @@ def _server(s: Settings, subnet: Any, sg: Any, key: Any) -> Any:
         ),
         disable_api_termination=s.prod,
         tags=tags(s),
+        opts=pulumi.ResourceOptions(ignore_changes=ignore),
     )
 
 

@@ -31,8 +31,8 @@ def build(s: Settings) -> dict[str, Any]:
     database_url = _database(s, group, vnet, db_subnet)
     package_url, account = _package(s, group)
     plan, app = _web_app(s, group, app_subnet)
-    _grant_package_read(s, app, account)
-    _app_settings(s, group, app, package_url, database_url)
+    grant = _grant_package_read(s, app, account)
+    _app_settings(s, group, app, package_url, database_url, grant)
     _custom_domain(s, group, plan, app)
     return contract.outputs(
         cloud="azure", stage=s.stage, domain=s.domain, database_url=database_url
@@ -87,7 +87,7 @@ def _database(s: Settings, group: Any, vnet: Any, subnet: Any) -> Any:
         location="global",
         tags=tags(s),
     )
-    privatedns.VirtualNetworkLink(
+    link = privatedns.VirtualNetworkLink(
         name(s, "db-dns-link"),
         private_zone_name=zone.name,
         resource_group_name=group.name,
@@ -119,7 +119,8 @@ def _database(s: Settings, group: Any, vnet: Any, subnet: Any) -> Any:
         ),
         data_encryption=postgres.DataEncryptionArgs(type="SystemAssigned"),
         tags=tags(s),
-        opts=pulumi.ResourceOptions(protect=s.prod),
+        # The server resolves its name in the private zone: the zone must reach the VNet first.
+        opts=pulumi.ResourceOptions(protect=s.prod, depends_on=[link]),
     )
     database = postgres.Database(
         name(s, "db-app"),
@@ -209,11 +210,11 @@ def _web_app(s: Settings, group: Any, subnet: Any) -> tuple[Any, Any]:
     return plan, app
 
 
-def _grant_package_read(s: Settings, app: Any, account: Any) -> None:
+def _grant_package_read(s: Settings, app: Any, account: Any) -> Any:
     import pulumi_azure_native.authorization as authorization
 
     client = authorization.get_client_config_output()
-    authorization.RoleAssignment(
+    return authorization.RoleAssignment(
         name(s, "app-reads-packages"),
         principal_id=app.identity.apply(lambda identity: identity.principal_id),
         principal_type="ServicePrincipal",
@@ -227,9 +228,19 @@ def _grant_package_read(s: Settings, app: Any, account: Any) -> None:
     )
 
 
-def _app_settings(s: Settings, group: Any, app: Any, package_url: Any, database_url: Any) -> None:
-    """Settings in their own resource so the secrets don't turn the whole site config secret."""
+def _app_settings(
+    s: Settings, group: Any, app: Any, package_url: Any, database_url: Any, grant: Any
+) -> None:
+    """Settings in their own resource so the secrets don't turn the whole site config secret.
+
+    Setting WEBSITE_RUN_FROM_PACKAGE restarts the app, which then fetches the blob with its
+    identity: the read grant must exist before, or the first start fails to mount the package.
+    DEPLOYER_MIGRATIONS tells startup.sh which alembic.ini to upgrade before gunicorn binds.
+    """
+    import pulumi
     import pulumi_azure_native.web as web
+
+    migrations = {"DEPLOYER_MIGRATIONS": s.migrations} if s.migrations else {}
 
     web.WebAppApplicationSettings(
         name(s, "app-settings"),
@@ -241,7 +252,9 @@ def _app_settings(s: Settings, group: Any, app: Any, package_url: Any, database_
             "ENVIRONMENT": s.stage,
             "SECRET_KEY": password(s, "secretKey", name(s, "secret-key"), 48),
             "DATABASE_URL": database_url,
+            **migrations,
         },
+        opts=pulumi.ResourceOptions(depends_on=[grant]),
     )
 
 

@@ -94,13 +94,22 @@ def _database(s: Settings, vpc: Any, droplet: Any) -> Any:
         tags=tag_list(s),
         opts=pulumi.ResourceOptions(protect=s.prod),
     )
-    do.DatabaseFirewall(
+    admitted = do.DatabaseFirewall(
         name(s, "db-firewall"),
         cluster_id=cluster.id,
-        rules=[do.DatabaseFirewallRuleArgs(type="droplet", value=droplet.id)],
+        rules=[
+            do.DatabaseFirewallRuleArgs(type="droplet", value=droplet.id),
+            # The operator (where `pulumi up` runs, as for SSH) reaches the cluster to grant.
+            *[
+                do.DatabaseFirewallRuleArgs(type="ip_addr", value=cidr)
+                for cidr in s.ssh_cidrs
+                if ":" not in cidr  # IPv4 ranges (where the operator reaches the public host)
+            ],
+        ],
     )
     database = do.DatabaseDb(name(s, "db-app"), cluster_id=cluster.id, name="app")
     user = do.DatabaseUser(name(s, "db-user"), cluster_id=cluster.id, name="app")
+    _grant_schema(s, cluster, database, user, admitted)
     return contract.postgres_url(
         user.name,
         user.password,
@@ -108,4 +117,32 @@ def _database(s: Settings, vpc: Any, droplet: Any) -> Any:
         cluster.port,
         database.name,
         sslmode="require",
+    )
+
+
+def _grant_schema(s: Settings, cluster: Any, database: Any, user: Any, admitted: Any) -> Any:
+    """PostgreSQL 15+ lets only the database owner create in schema ``public``; DigitalOcean makes
+    ``doadmin`` the owner and its API grants nothing, so the cluster's admin grants it to ``app``
+    through the postgresql provider (the migrations create the app's tables as ``app``)."""
+    import pulumi
+    import pulumi_postgresql as postgresql
+
+    admin = postgresql.Provider(
+        name(s, "db-admin"),
+        host=cluster.host,
+        port=cluster.port,
+        username=cluster.user,
+        password=cluster.password,
+        database=cluster.database,
+        sslmode="require",
+        superuser=False,  # doadmin is not a superuser on DigitalOcean
+    )
+    return postgresql.Grant(
+        name(s, "db-app-schema"),
+        database=database.name,
+        schema="public",
+        object_type="schema",
+        role=user.name,
+        privileges=["CREATE", "USAGE"],
+        opts=pulumi.ResourceOptions(provider=admin, depends_on=[admitted]),
     )

@@ -1,8 +1,10 @@
 """The server's SSH host key, generated in the program and installed with cloud-init.
 
 The public half is exported as ``ssh_host_key`` so that bootstrap pins it: no trust on first use.
-The private half lives only in the encrypted stack state and in the instance's user data (the
-metadata service requires IMDSv2 on AWS; anyone who can read it is already root on the host).
+The private half lives only in the encrypted stack state and in the instance's user data. The
+metadata service serves that user data to any local process that asks, so cloud-init's first
+module (``bootcmd``, before any user or app exists) loads templates/nftables-metadata.nft: only
+root may reach the metadata address; deployer's /etc/nftables.conf keeps the same table.
 """
 
 from __future__ import annotations
@@ -10,7 +12,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from deployer.steps.render import BUILTIN
+
 LOGIN_USER = "deploy"
+METADATA_GUARD = BUILTIN / "nftables-metadata.nft"
+
+
+def metadata_guard_command() -> list[str]:
+    """The bootcmd entry that loads the metadata guard (the ruleset travels as ``$0``)."""
+    return ["sh", "-c", 'printf "%s\\n" "$0" | nft -f -', METADATA_GUARD.read_text()]
 
 
 def host_key(resource_name: str) -> Any:
@@ -28,6 +38,7 @@ def public_line(key: Any) -> Any:
 def cloud_config(private_key: str, public_key: str, login_key: str) -> str:
     """Cloud-init user data: our host key only, key-only login for the sudo user ``deploy``."""
     document = {
+        "bootcmd": [metadata_guard_command()],
         "ssh_deletekeys": True,
         "ssh_genkeytypes": [],
         "ssh_keys": {"ed25519_private": private_key, "ed25519_public": public_key.strip()},

@@ -18,6 +18,9 @@ from deployer.stack_config import IMAGE_BY_DIGEST, PACKAGE_PATH
 NAMESPACE = "deployer"
 CLOUDS = ("aws", "gcp", "azure", "digitalocean")
 VM_CLOUDS = ("aws", "digitalocean")
+CNAME_CLOUDS = ("gcp", "azure")  # custom domains point at the platform with a CNAME
+PROD_STAGES = ("prod", "production")
+DO_STANDBY_MIN_GB = 2  # DigitalOcean: standby nodes need plans with 2 GB of RAM or more
 
 _STAGE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
@@ -25,6 +28,9 @@ _DOMAIN = re.compile(rf"^(?:{_LABEL}\.)+[a-z]{{2,63}}$")
 _LOGIN_KEY = re.compile(r"^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$")
 _SIZE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _REGION = re.compile(r"^[a-z0-9-]{2,40}$")
+_MIGRATIONS = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]{0,200}\.ini$")
+DEFAULT_MIGRATIONS = "app/alembic.ini"
+_AMI = re.compile(r"^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 
 # key -> (example value, is a list, is secret); used for error hints and the list of known keys.
 KEYS: dict[str, tuple[str, bool, bool]] = {
@@ -39,6 +45,8 @@ KEYS: dict[str, tuple[str, bool, bool]] = {
     "size": ("t3.small", False, False),
     "dbSize": ("db.t4g.micro", False, False),
     "image": ("europe-docker.pkg.dev/PROJECT/app/app@sha256:<digest>", False, False),
+    "ami": ("ami-0123456789abcdef0", False, False),
+    "migrations": ("app/alembic.ini", False, False),
     "minInstances": ("0", False, False),
     "maxInstances": ("3", False, False),
     "appPackage": ("dist/appservice-<sha16>.zip", False, False),
@@ -88,16 +96,18 @@ class Settings:
     size: str = ""
     db_size: str = ""
     image: str = ""
+    ami: str = ""  # AWS: the pinned AMI; "" = the newest Ubuntu LTS when the server is created
     min_instances: int = 0
     max_instances: int = 3
     app_package: str = ""
+    migrations: str = ""  # the alembic.ini (relative to the image/package root); "" = none
     dns_resource_group: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def prod(self) -> bool:
         """Production stages get deletion protection and longer backups."""
-        return self.stage in ("prod", "production")
+        return self.stage in PROD_STAGES
 
     @property
     def subdomain(self) -> str:
@@ -116,6 +126,12 @@ def load(raw: Raw, provider: Raw | None = None) -> Settings:
     zone = _match(raw, "dnsZone", _DOMAIN, "a DNS zone", default=domain.split(".", 1)[1])
     if domain != zone and not domain.endswith("." + zone):
         raise ConfigError("dnsZone", f"{zone!r} does not contain the domain {domain!r}")
+    if domain == zone and cloud in CNAME_CLOUDS:
+        raise ConfigError(
+            "domain",
+            f"{domain!r} is the zone apex: {cloud} maps a custom domain with a CNAME, which DNS "
+            f"forbids at the apex; use a subdomain such as api.{zone}",
+        )
     values: dict = {"cloud": cloud, "stage": stage, "domain": domain, "app": app, "dns_zone": zone}
     values.update(_CLOUD_LOADERS[cloud](raw, provider or {}, zone))
     return Settings(**values)
@@ -134,12 +150,23 @@ def _aws(raw: Raw, provider: Raw, zone: str) -> dict:
     if not provider.get("aws:region"):
         raise ConfigError("aws:region", "missing (the AWS region, e.g. eu-central-1)")
     values = _vm(raw, "t3.small", str(provider["aws:region"]))
-    return values | {"db_size": _size(raw, "dbSize", "db.t4g.micro")}
+    ami = _get(raw, "ami")
+    if ami is not None and not _AMI.match(ami):
+        raise ConfigError("ami", f"{ami!r} is not an AMI id (ami-<8 or 17 hex digits>)")
+    return values | {"db_size": _size(raw, "dbSize", "db.t4g.micro"), "ami": ami or ""}
 
 
 def _digitalocean(raw: Raw, provider: Raw, zone: str) -> dict:
     values = _vm(raw, "s-1vcpu-1gb", "fra1")
-    return values | {"db_size": _size(raw, "dbSize", "db-s-1vcpu-1gb")}
+    db_size = _size(raw, "dbSize", "db-s-1vcpu-1gb")
+    memory = re.search(r"-(\d+)gb$", db_size)
+    if _prod(raw) and memory and int(memory.group(1)) < DO_STANDBY_MIN_GB:
+        raise ConfigError(
+            "dbSize",
+            f"{db_size!r} is too small for prod: a standby node needs a plan with at least "
+            f"{DO_STANDBY_MIN_GB} GB of RAM (e.g. db-s-2vcpu-4gb)",
+        )
+    return values | {"db_size": db_size}
 
 
 def _gcp(raw: Raw, provider: Raw, zone: str) -> dict:
@@ -156,6 +183,7 @@ def _gcp(raw: Raw, provider: Raw, zone: str) -> dict:
         ),
         "min_instances": low,
         "max_instances": high,
+        "migrations": _migrations(raw),
         "db_size": _size(raw, "dbSize", "db-custom-1-3840"),
         "extra": {
             "project": str(provider["gcp:project"]),
@@ -176,9 +204,24 @@ def _azure(raw: Raw, provider: Raw, zone: str) -> dict:
         "size": _size(raw, "size", "B1"),
         "db_size": _size(raw, "dbSize", "Standard_B1ms"),
         "app_package": package,
+        "migrations": _migrations(raw),
         "dns_resource_group": _text(raw, "dnsResourceGroup", "dns"),
         "extra": {"package_sha256": sha or ""},
     }
+
+
+def _migrations(raw: Raw) -> str:
+    """The alembic.ini the platform runs before traffic moves ("none" turns migrations off)."""
+    value = _text(raw, "migrations", DEFAULT_MIGRATIONS)
+    if value == "none":
+        return ""
+    if not _MIGRATIONS.match(value) or ".." in value.split("/"):
+        raise ConfigError("migrations", f"{value!r} is not a relative path to an alembic .ini")
+    return value
+
+
+def _prod(raw: Raw) -> bool:
+    return _get(raw, "stage") in PROD_STAGES
 
 
 _CLOUD_LOADERS = {"aws": _aws, "gcp": _gcp, "azure": _azure, "digitalocean": _digitalocean}

@@ -23,6 +23,14 @@ if [ ! -f "$venv/.complete" ]; then
     exec 9>&-
 fi
 
+# Migrations before the app binds: App Service sends an instance no traffic until it answers on
+# $PORT, so a release never serves a database it has not migrated; a failed migration fails the
+# start (set -e) and the previous instances keep serving. DEPLOYER_MIGRATIONS (an app setting the
+# stack sets) names the alembic.ini inside the package.
+if [ -n "${DEPLOYER_MIGRATIONS:-}" ]; then
+    "$venv/bin/alembic" -c "$DEPLOYER_MIGRATIONS" upgrade head
+fi
+
 # app/gunicorn.conf.py binds $HOST:$PORT; App Service sends traffic to $PORT (8000 by default).
 export HOST="${HOST:-0.0.0.0}" PORT="${PORT:-8000}"
 exec "$venv/bin/python" -m gunicorn --config app/gunicorn.conf.py \

@@ -19,6 +19,8 @@ class Resource:
     name: str
     inputs: dict[str, Any]
     protect: bool = False
+    dependencies: tuple[str, ...] = ()  # logical names of the resources it waits for
+    ignore_changes: tuple[str, ...] = ()
     taggable: str | None = None  # "tags" / "labels" when the resource type accepts them
     revealed: dict[str, Any] = field(default_factory=dict, repr=False)  # secrets unmasked
 

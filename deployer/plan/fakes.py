@@ -104,6 +104,10 @@ _COMPUTED = {
 }
 
 INVOKES: dict[str, dict[str, Any]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": {
+        "names": ["eu-central-1a", "eu-central-1b", "eu-central-1c"],
+        "zoneIds": ["euc1-az2", "euc1-az3", "euc1-az1"],
+    },
     "aws:ec2/getAmi:getAmi": {"id": "ami-0123456789abcdef0", "imageId": "ami-0123456789abcdef0"},
     "aws:route53/getZone:getZone": {"id": "Z0EXAMPLE", "zoneId": "Z0EXAMPLE"},
     "azure-native:authorization:getClientConfig": {

@@ -22,6 +22,7 @@ class Recorder(pulumi.runtime.Mocks):
         self.preview = preview
         self.resources: list[Resource] = []
         self.protected: set[tuple[str, str]] = set()
+        self.options: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {}
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
         self.resources.append(
@@ -30,6 +31,7 @@ class Recorder(pulumi.runtime.Mocks):
                 name=args.name,
                 inputs=clean(args.inputs),
                 protect=(args.typ, args.name) in self.protected,
+                **self.options.get((args.typ, args.name), {}),
                 taggable=taggable(args.typ),
                 revealed=clean(args.inputs, reveal=True),
             )
@@ -44,11 +46,17 @@ class Recorder(pulumi.runtime.Mocks):
 
 
 class RecordingMonitor(MockMonitor):
-    """A mock monitor that also notes which resources are registered with ``protect``."""
+    """A mock monitor that also notes each resource's ``protect``, dependencies, ignore_changes."""
 
     def RegisterResource(self, request: Any) -> Any:
+        key = (request.type, request.name)
         if getattr(request, "protect", False):
-            self.mocks.protected.add((request.type, request.name))
+            self.mocks.protected.add(key)
+        names = {urn.rsplit("::", 1)[-1] for urn in request.dependencies}
+        self.mocks.options[key] = {
+            "dependencies": tuple(sorted(names)),
+            "ignore_changes": tuple(request.ignoreChanges),
+        }
         return super().RegisterResource(request)
 
 

@@ -36,7 +36,10 @@ def cloud_config(user_data: str) -> dict:
 
 def assert_host_key_installed(user_data: str, exported: str, login_key: str) -> None:
     """cloud-init installs exactly the key pair whose public half is exported; key-only login."""
+    from stacks.hostkey import metadata_guard_command
+
     doc = cloud_config(user_data)
+    assert doc["bootcmd"][0] == metadata_guard_command()  # first: metadata for root only
     keys = doc["ssh_keys"]
     private = serialization.load_ssh_private_key(keys["ed25519_private"].encode(), None)
     public = private.public_key().public_bytes(

@@ -56,3 +56,21 @@ def one(run, typ: str, name: str | None = None):
     found = [r for r in run.resources if r.type == typ and (name is None or r.name == name)]
     assert len(found) == 1, f"expected one {typ} {name or ''}, found {[r.name for r in found]}"
     return found[0]
+
+
+def waits_for(run, resource, other: str) -> bool:
+    """Whether ``resource`` (directly or through its dependencies) waits for the one named
+    ``other`` (a logical name)."""
+    by_name: dict[str, list] = {}
+    for r in run.resources:
+        by_name.setdefault(r.name, []).append(r)
+    seen: set[str] = set()
+    todo = list(resource.dependencies)
+    while todo:
+        name = todo.pop()
+        if name == other:
+            return True
+        if name not in seen:
+            seen.add(name)
+            todo.extend(d for r in by_name.get(name, []) for d in r.dependencies)
+    return False

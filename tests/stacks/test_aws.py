@@ -2,7 +2,7 @@
 
 import pytest
 from stack_contract import assert_contract, assert_host_key_installed
-from stack_helpers import one, run_stack, settings_of
+from stack_helpers import one, run_stack, settings_of, waits_for
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 
@@ -100,3 +100,45 @@ def test_given_db_password_secret_is_used_instead_of_a_generated_one() -> None:
     assert not run.of_type("random:index/randomPassword:RandomPassword")
     assert "app:s3cret%2Fwith%40chars@" in run.outputs["database_url"]
     assert one(run, "aws:rds/instance:Instance").inputs["password"] == "(secret)"
+
+
+def test_elastic_ip_waits_for_the_internet_gateway() -> None:
+    run = run_stack("aws-dev")
+    assert waits_for(run, one(run, "aws:ec2/eip:Eip"), "app-dev-igw")
+
+
+def test_zones_come_from_the_region_not_from_letters(monkeypatch) -> None:
+    from stack_helpers import example_config
+
+    from deployer.plan import fakes
+    from deployer.plan.engine import run_program
+
+    # an account whose region has no zone "a" available (it happens: zone letters are per account)
+    monkeypatch.setitem(
+        fakes.INVOKES,
+        "aws:index/getAvailabilityZones:getAvailabilityZones",
+        {"names": ["eu-central-1b", "eu-central-1c"], "zoneIds": ["euc1-az3", "euc1-az1"]},
+    )
+    run = run_program(example_config("aws-dev"), (), "aws-dev", preview=False)
+    zones = {r.name: r.inputs["availabilityZone"] for r in run.of_type("aws:ec2/subnet:Subnet")}
+    assert zones["app-dev-private-0"] != zones["app-dev-private-1"]
+    assert set(zones.values()) == {"eu-central-1b", "eu-central-1c"}
+
+
+def test_looked_up_ami_is_kept_a_pinned_one_replaces() -> None:
+    looked_up = one(run_stack("aws-prod"), "aws:ec2/instance:Instance")
+    assert looked_up.ignore_changes == ("ami",)  # a newer image never replaces the server
+    pinned = one(run_stack("aws-dev", ami="ami-0fedcba9876543210"), "aws:ec2/instance:Instance")
+    assert pinned.inputs["ami"] == "ami-0fedcba9876543210"
+    assert pinned.ignore_changes == ()
+
+
+def test_cloud_init_guards_the_metadata_service_before_anything_runs() -> None:
+    from stack_contract import cloud_config
+
+    from stacks.hostkey import metadata_guard_command
+
+    server = one(run_stack("aws-dev"), "aws:ec2/instance:Instance")
+    doc = cloud_config(server.revealed["userData"])
+    assert doc["bootcmd"][0] == metadata_guard_command()
+    assert "169.254.169.254 meta skuid != 0 reject" in doc["bootcmd"][0][3]

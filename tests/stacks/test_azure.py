@@ -2,15 +2,13 @@
 
 import pytest
 from stack_contract import assert_contract
-from stack_helpers import one, run_stack, settings_of
+from stack_helpers import ROOT, one, run_stack, settings_of, waits_for
 
 APP = "azure-native:web:WebApp"
 DB = "azure-native:dbforpostgresql:Server"
 
 
 def test_web_app_https_only_tls12_gunicorn_uvicorn_worker() -> None:
-    from stack_helpers import ROOT
-
     app = one(run_stack("azure-dev"), APP).inputs
     assert app["httpsOnly"] is True
     site = app["siteConfig"]
@@ -88,3 +86,56 @@ def test_custom_domain_dns_and_managed_certificate() -> None:
 def test_output_contract(stack: str) -> None:
     s = settings_of(stack)
     assert_contract(run_stack(stack), "azure", s.stage, s.domain, vm=False)
+
+
+def test_database_waits_for_its_private_dns_link() -> None:
+    run = run_stack("azure-dev")
+    assert waits_for(run, one(run, DB), "app-dev-db-dns-link")
+
+
+def test_app_settings_wait_for_the_package_read_grant() -> None:
+    run = run_stack("azure-dev")
+    settings = one(run, "azure-native:web:WebAppApplicationSettings")
+    assert waits_for(run, settings, "app-dev-app-reads-packages")
+    assert settings.revealed["properties"]["DEPLOYER_MIGRATIONS"] == "app/alembic.ini"
+
+
+def startup_run(tmp_path, migrate_exit: int) -> tuple[int, list[str]]:
+    """Run templates/appservice-startup.sh with a ready venv whose tools only log their argv."""
+    import hashlib
+    import shutil
+    import subprocess
+
+    site = tmp_path / "site"
+    site.mkdir()
+    shutil.copy(ROOT / "templates" / "appservice-startup.sh", site / "startup.sh")
+    (site / "requirements.txt").write_text("fastapi\n")
+    digest = hashlib.sha256((site / "requirements.txt").read_bytes()).hexdigest()[:16]
+    venv = tmp_path / "venvs" / digest
+    (venv / "bin").mkdir(parents=True)
+    (venv / ".complete").touch()
+    log = tmp_path / "calls"
+    for tool, code in (("alembic", migrate_exit), ("python", 0)):
+        script = venv / "bin" / tool
+        script.write_text(f'#!/bin/sh\necho "{tool} $*" >> "{log}"\nexit {code}\n')
+        script.chmod(0o755)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DEPLOYER_VENV_ROOT": str(tmp_path / "venvs"),
+        "DEPLOYER_MIGRATIONS": "app/alembic.ini",
+    }
+    done = subprocess.run(["sh", str(site / "startup.sh")], env=env, check=False)
+    return done.returncode, log.read_text().splitlines() if log.exists() else []
+
+
+def test_app_service_startup_migrates_before_the_app_binds(tmp_path) -> None:
+    code, calls = startup_run(tmp_path, migrate_exit=0)
+    assert code == 0
+    assert calls[0] == "alembic -c app/alembic.ini upgrade head"
+    assert calls[1].startswith("python -m gunicorn --config app/gunicorn.conf.py")
+
+
+def test_app_service_startup_never_binds_after_a_failed_migration(tmp_path) -> None:
+    code, calls = startup_run(tmp_path, migrate_exit=3)
+    assert code == 3
+    assert calls == ["alembic -c app/alembic.ini upgrade head"]

@@ -2,7 +2,7 @@
 
 import pytest
 from stack_contract import assert_contract, assert_host_key_installed
-from stack_helpers import one, run_stack, settings_of
+from stack_helpers import one, run_stack, settings_of, waits_for
 
 WORLD = ["0.0.0.0/0", "::/0"]
 
@@ -31,7 +31,10 @@ def test_database_admits_only_the_droplet_and_lives_in_the_vpc() -> None:
     firewall = one(run, "digitalocean:index/databaseFirewall:DatabaseFirewall").inputs
     assert firewall["clusterId"] == "app-dev-db-id"
     droplet_id = one(run, "digitalocean:index/reservedIp:ReservedIp").inputs["dropletId"]
-    assert firewall["rules"] == [{"type": "droplet", "value": str(droplet_id)}]
+    assert firewall["rules"] == [
+        {"type": "droplet", "value": str(droplet_id)},
+        {"type": "ip_addr", "value": "203.0.113.7/32"},  # the operator, for the grant below
+    ]
     assert "private-app-dev-db" in run.outputs["database_url"]  # private host, not public
 
 
@@ -63,3 +66,31 @@ def test_prod_database_is_protected() -> None:
 def test_output_contract(stack: str) -> None:
     s = settings_of(stack)
     assert_contract(run_stack(stack), "digitalocean", s.stage, s.domain, vm=True)
+
+
+@pytest.mark.parametrize("stack", ["digitalocean-dev", "digitalocean-staging", "digitalocean-prod"])
+def test_database_size_is_a_postgres_slug_the_sdk_knows(stack: str) -> None:
+    from pulumi_digitalocean import DatabaseSlug
+
+    cluster = one(run_stack(stack), "digitalocean:index/databaseCluster:DatabaseCluster").inputs
+    assert cluster["size"] in {slug.value for slug in DatabaseSlug}
+    if cluster["nodeCount"] > 1:  # standby nodes need a plan with 2 GB of RAM or more
+        assert cluster["size"] not in (DatabaseSlug.D_B_1_VPCU1_GB,)
+
+
+def test_app_user_may_create_tables_in_schema_public() -> None:
+    run = run_stack("digitalocean-dev")
+    grant = one(run, "postgresql:index/grant:Grant")
+    assert grant.inputs == {
+        "database": "app",
+        "schema": "public",
+        "objectType": "schema",
+        "role": "app",
+        "privileges": ["CREATE", "USAGE"],
+    }
+    admin = one(run, "pulumi:providers:postgresql").inputs
+    assert admin["host"] == "app-dev-db.db.ondigitalocean.com"  # the cluster, as its admin
+    assert (admin["username"], admin["password"]) == ("doadmin", "(secret)")
+    assert admin["sslmode"] == "require"
+    for name in ("app-dev-db-app", "app-dev-db-user", "app-dev-db-firewall"):
+        assert waits_for(run, grant, name)

@@ -130,7 +130,10 @@ def test_digitalocean_firewalls_admit_the_operator_and_the_droplet_only(
         inbound, db_rules, droplet_id, host_key = values
         ssh = rules(inbound, port_range="22")
         assert ssh and all(r["source_addresses"] == ["203.0.113.7/32"] for r in ssh)
-        assert db_rules == [{"type": "droplet", "value": droplet_id}]
+        assert db_rules == [
+            {"type": "droplet", "value": droplet_id},
+            {"type": "ip_addr", "value": "203.0.113.7/32"},  # the operator, to grant the schema
+        ]
         assert host_key.startswith("ssh-ed25519 ")
 
     return pulumi.Output.all(

@@ -101,3 +101,50 @@ def test_secrets_are_set_with_secret_flag() -> None:
 
 def test_world_cidr_is_syntactically_valid_so_policy_reports_it() -> None:
     assert load(AWS | {"sshCidrs": '["0.0.0.0/0"]'}, AWS_PROVIDER).ssh_cidrs == ("0.0.0.0/0",)
+
+
+AZURE = {
+    "cloud": "azure",
+    "stage": "dev",
+    "domain": "api.example.com",
+    "appPackage": "dist/appservice-0123456789abcdef.zip",
+}
+DIGITALOCEAN = {k: v for k, v in AWS.items() if k != "cloud"} | {"cloud": "digitalocean"}
+
+
+@pytest.mark.parametrize(("raw", "provider"), [(GCP, {"gcp:project": "p"}), (AZURE, {})])
+def test_apex_domain_is_refused_where_the_platform_needs_a_cname(raw, provider) -> None:
+    apex = raw | {"domain": "example.com", "dnsZone": "example.com"}
+    exc = error(apex, provider)
+    assert exc.key == "deployer:domain"
+    assert "apex" in exc.problem
+
+
+@pytest.mark.parametrize(("raw", "provider"), [(AWS, AWS_PROVIDER), (DIGITALOCEAN, {})])
+def test_apex_domain_is_fine_with_an_a_record(raw, provider) -> None:
+    s = load(raw | {"domain": "example.com", "dnsZone": "example.com"}, provider)
+    assert s.subdomain == "@"
+
+
+def test_prod_digitalocean_database_needs_a_plan_that_has_standby_nodes() -> None:
+    prod = DIGITALOCEAN | {"stage": "prod"}
+    assert error(prod | {"dbSize": "db-s-1vcpu-1gb"}, {}).key == "deployer:dbSize"
+    assert error(prod, {}).key == "deployer:dbSize"  # the default is the smallest plan
+    assert load(prod | {"dbSize": "db-s-2vcpu-4gb"}, {}).db_size == "db-s-2vcpu-4gb"
+    assert load(DIGITALOCEAN | {"dbSize": "db-s-1vcpu-1gb"}, {}).db_size == "db-s-1vcpu-1gb"
+
+
+def test_aws_ami_is_optional_and_validated() -> None:
+    assert load(AWS, AWS_PROVIDER).ami == ""
+    assert load(AWS | {"ami": "ami-0123456789abcdef0"}, AWS_PROVIDER).ami == "ami-0123456789abcdef0"
+    for bad in ("ami-xyz", "ubuntu-24.04", "ami-0123"):
+        assert error(AWS | {"ami": bad}).key == "deployer:ami"
+
+
+def test_platform_migrations_default_to_the_apps_alembic_ini() -> None:
+    provider = {"gcp:project": "p"}
+    assert load(GCP, provider).migrations == "app/alembic.ini"
+    assert load(GCP | {"migrations": "none"}, provider).migrations == ""
+    assert load(AZURE | {"migrations": "svc/alembic.ini"}, {}).migrations == "svc/alembic.ini"
+    for bad in ("../alembic.ini", "/etc/alembic.ini", "app/alembic.cfg"):
+        assert error(GCP | {"migrations": bad}, provider).key == "deployer:migrations"
