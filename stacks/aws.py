@@ -222,6 +222,7 @@ def _database(s: Settings, vpc: Any, subnets: list[Any], web_sg: Any) -> Any:
         vpc_security_group_ids=[db_sg.id],
         publicly_accessible=False,
         storage_encrypted=True,
+        multi_az=s.prod,
         backup_retention_period=14 if s.prod else 7,
         deletion_protection=s.prod,
         skip_final_snapshot=not s.prod,

@@ -183,7 +183,7 @@ def _web_app(s: Settings, group: Any, subnet: Any) -> tuple[Any, Any]:
         location=group.location,
         kind="linux",
         reserved=True,
-        sku=web.SkuDescriptionArgs(name=s.size),
+        sku=web.SkuDescriptionArgs(name=s.size, capacity=2 if s.prod else 1),  # prod: no SPOF
         tags=tags(s),
     )
     app = web.WebApp(

@@ -129,7 +129,11 @@ def _database(s: Settings, apis: Apis, network: Any, peering: Any) -> Any:
                 ipv4_enabled=False, private_network=network.id, ssl_mode="ENCRYPTED_ONLY"
             ),
             backup_configuration=sql.DatabaseInstanceSettingsBackupConfigurationArgs(
-                enabled=True, point_in_time_recovery_enabled=True
+                enabled=True,
+                point_in_time_recovery_enabled=True,
+                backup_retention_settings=sql.DatabaseInstanceSettingsBackupConfigurationBackupRetentionSettingsArgs(
+                    retained_backups=14 if s.prod else 7, retention_unit="COUNT"
+                ),
             ),
             user_labels=tags(s),
         ),
@@ -272,6 +276,7 @@ def _service(s: Settings, apis: Apis, runtime: _Runtime, after: list) -> Any:
         name=name(s, "app"),
         location=s.region,
         ingress="INGRESS_TRAFFIC_ALL",
+        default_uri_disabled=True,  # only the mapped domain answers, not <name>.run.app
         deletion_protection=s.prod,
         template=run.ServiceTemplateArgs(
             service_account=runtime.account.email,

@@ -19,10 +19,12 @@ class Resource:
     name: str
     inputs: dict[str, Any]
     protect: bool = False
-    dependencies: tuple[str, ...] = ()  # logical names of the resources it waits for
     ignore_changes: tuple[str, ...] = ()
     taggable: str | None = None  # "tags" / "labels" when the resource type accepts them
     revealed: dict[str, Any] = field(default_factory=dict, repr=False)  # secrets unmasked
+    urn: str = ""
+    dependencies: frozenset[str] = frozenset()  # URNs: depends_on and every input's sources
+    property_dependencies: dict[str, frozenset[str]] = field(default_factory=dict)  # by input
 
 
 @dataclass

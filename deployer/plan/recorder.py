@@ -1,9 +1,11 @@
-"""The mocks: record each registered resource (with its ``protect`` option) and fake the cloud."""
+"""The mocks: record each registered resource (its ``protect`` option, URN and dependencies) and
+fake the cloud."""
 
 from __future__ import annotations
 
 import importlib
 import inspect
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -22,18 +24,22 @@ class Recorder(pulumi.runtime.Mocks):
         self.preview = preview
         self.resources: list[Resource] = []
         self.protected: set[tuple[str, str]] = set()
-        self.options: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {}
+        self.registrations: dict[tuple[str, str], Registration] = {}
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
+        seen = self.registrations.get((args.typ, args.name), Registration())
         self.resources.append(
             Resource(
                 type=args.typ,
                 name=args.name,
                 inputs=clean(args.inputs),
                 protect=(args.typ, args.name) in self.protected,
-                **self.options.get((args.typ, args.name), {}),
                 taggable=taggable(args.typ),
                 revealed=clean(args.inputs, reveal=True),
+                urn=seen.urn,
+                dependencies=seen.dependencies,
+                property_dependencies=seen.property_dependencies,
+                ignore_changes=seen.ignore_changes,
             )
         )
         if self.preview:  # like `pulumi preview`: ids and computed outputs are unknown
@@ -45,18 +51,37 @@ class Recorder(pulumi.runtime.Mocks):
         return dict(fakes.INVOKES.get(args.token, {})), []
 
 
+@dataclass(frozen=True)
+class Registration:
+    """What the engine is told about a resource besides its inputs."""
+
+    urn: str = ""
+    dependencies: frozenset[str] = frozenset()
+    property_dependencies: dict[str, frozenset[str]] = field(default_factory=dict)
+    ignore_changes: tuple[str, ...] = ()
+
+
 class RecordingMonitor(MockMonitor):
-    """A mock monitor that also notes each resource's ``protect``, dependencies, ignore_changes."""
+    """A mock monitor that also notes each resource's URN, dependencies, ``protect`` and
+    ``ignore_changes`` options.
+
+    The SDK sends ``dependencies`` (``depends_on`` plus every resource an input's value came
+    from) and ``propertyDependencies`` (the same per input) with each registration: exactly
+    what the engine orders creation by.
+    """
 
     def RegisterResource(self, request: Any) -> Any:
         key = (request.type, request.name)
         if getattr(request, "protect", False):
             self.mocks.protected.add(key)
-        names = {urn.rsplit("::", 1)[-1] for urn in request.dependencies}
-        self.mocks.options[key] = {
-            "dependencies": tuple(sorted(names)),
-            "ignore_changes": tuple(request.ignoreChanges),
-        }
+        self.mocks.registrations[key] = Registration(
+            urn=self.make_urn(request.parent, request.type, request.name),
+            dependencies=frozenset(request.dependencies),
+            property_dependencies={
+                prop: frozenset(deps.urns) for prop, deps in request.propertyDependencies.items()
+            },
+            ignore_changes=tuple(request.ignoreChanges),
+        )
         return super().RegisterResource(request)
 
 

@@ -61,16 +61,14 @@ def one(run, typ: str, name: str | None = None):
 def waits_for(run, resource, other: str) -> bool:
     """Whether ``resource`` (directly or through its dependencies) waits for the one named
     ``other`` (a logical name)."""
-    by_name: dict[str, list] = {}
-    for r in run.resources:
-        by_name.setdefault(r.name, []).append(r)
+    by_urn = {r.urn: r for r in run.resources}
     seen: set[str] = set()
     todo = list(resource.dependencies)
     while todo:
-        name = todo.pop()
-        if name == other:
+        urn = todo.pop()
+        if urn.rsplit("::", 1)[-1] == other:
             return True
-        if name not in seen:
-            seen.add(name)
-            todo.extend(d for r in by_name.get(name, []) for d in r.dependencies)
+        if urn not in seen:
+            seen.add(urn)
+            todo.extend(by_urn[urn].dependencies if urn in by_urn else ())
     return False

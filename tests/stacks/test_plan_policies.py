@@ -9,6 +9,14 @@ from deployer.plan.engine import Resource
 DEV = settings_of("aws-dev")
 PROD = settings_of("aws-prod")
 TAGS = {"project": "app", "stage": "dev"}
+RDS = {  # a valid, private, backed-up RDS instance
+    "engine": "postgres",
+    "instanceClass": "db.t4g.micro",
+    "publiclyAccessible": False,
+    "storageEncrypted": True,
+    "backupRetentionPeriod": 7,
+}
+DO_CLUSTER = {"engine": "pg", "size": "db-s-1vcpu-1gb", "region": "fra1", "nodeCount": 1}
 
 
 def rules(resources: list[Resource], s=DEV) -> set[str]:
@@ -66,7 +74,7 @@ def test_digitalocean_firewall_and_database_firewall() -> None:
     cluster = Resource(
         "digitalocean:index/databaseCluster:DatabaseCluster",
         "db",
-        {"tags": ["project:app", "stage:dev"]},
+        DO_CLUSTER | {"tags": ["project:app", "stage:dev"]},
         taggable="tags",
     )
     assert rules([cluster]) == {"db-not-public"}  # no database firewall at all
@@ -81,14 +89,20 @@ def test_digitalocean_firewall_and_database_firewall() -> None:
 @pytest.mark.parametrize(
     ("inputs", "expected"),
     [
-        ({"publiclyAccessible": True, "storageEncrypted": True}, {"db-not-public"}),
-        ({"storageEncrypted": True}, {"db-not-public"}),  # unset is not good enough
-        ({"publiclyAccessible": False, "storageEncrypted": False}, {"encryption"}),
-        ({"publiclyAccessible": False, "storageEncrypted": True}, set()),
+        ({"publiclyAccessible": True}, {"db-not-public"}),
+        ({"publiclyAccessible": None}, {"db-not-public"}),  # unset is not good enough
+        ({"storageEncrypted": False}, {"encryption"}),
+        ({"backupRetentionPeriod": 1}, {"backups"}),
+        ({"backupRetentionPeriod": None}, {"backups"}),
+        ({"engine": "postgress"}, {"valid-values"}),
+        ({"engine": "(known after apply)"}, {"valid-values"}),  # an unknown engine fails
+        ({"instanceClass": "db.t4g.mini"}, {"valid-values"}),
+        ({}, set()),
     ],
 )
-def test_rds_public_or_unencrypted(inputs: dict, expected: set) -> None:
-    db = Resource("aws:rds/instance:Instance", "db", inputs | {"tags": TAGS}, taggable="tags")
+def test_rds_public_unencrypted_without_backups_or_invalid(inputs: dict, expected: set) -> None:
+    given = {k: v for k, v in (RDS | inputs).items() if v is not None}
+    db = Resource("aws:rds/instance:Instance", "db", given | {"tags": TAGS}, taggable="tags")
     assert rules([db]) == expected
 
 
@@ -97,13 +111,17 @@ def test_prod_needs_deletion_protection_or_protect() -> None:
     db = Resource(
         "aws:rds/instance:Instance",
         "db",
-        {"publiclyAccessible": False, "storageEncrypted": True, "tags": prod_tags},
+        RDS | {"multiAz": True, "tags": prod_tags},
         taggable="tags",
     )
     assert rules([db], PROD) == {"prod-deletion-protection"}
     db.inputs["deletionProtection"] = True
     assert rules([db], PROD) == set()
-    cluster = Resource("digitalocean:index/databaseCluster:DatabaseCluster", "c", {})
+    cluster = Resource(
+        "digitalocean:index/databaseCluster:DatabaseCluster",
+        "c",
+        DO_CLUSTER | {"size": "db-s-2vcpu-4gb", "nodeCount": 2},
+    )
     firewall = Resource("digitalocean:index/databaseFirewall:DatabaseFirewall", "f", {"rules": []})
     assert "prod-deletion-protection" in rules([cluster, firewall], PROD)
     cluster.protect = True
