@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   python3 python3-venv python3-pip ca-certificates curl openssl iproute2 zstd
   mmdebstrap debootstrap systemd-container pebble tinyproxy-bin openssh-client
-  postgresql nftables
+  postgresql nftables haproxy certbot
 )
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

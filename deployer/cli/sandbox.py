@@ -28,18 +28,29 @@ def _describe(host) -> str:
 def up(
     names: list[str] = typer.Argument(None, help="Host names (default: dev)."),
     snapshot: str = typer.Option(None, help='Start from a snapshot layer, e.g. "provisioned".'),
+    lb: str = typer.Option(None, "--lb", help="Put the hosts behind this lab load balancer."),
+    health_path: str = typer.Option("/health", help="The load balancer's health check path."),
 ) -> None:
     """Boot hosts (each with its own network namespace) and print how to reach them."""
     from deployer.sandbox import up as boot
+    from deployer.sandbox.api import list_load_balancers
 
-    for host in boot(names or ["dev"], snapshot=snapshot):
+    for host in boot(names or ["dev"], snapshot=snapshot, lb_name=lb, health_path=health_path):
         typer.echo(_describe(host))
+    for balancer in list_load_balancers():
+        if balancer.name == lb:
+            typer.echo(_describe_lb(balancer))
+
+
+def _describe_lb(balancer) -> str:
+    return (f"{balancer.name}: load balancer https://{balancer.address}  name {balancer.domain}"
+            f"  pool {' '.join(balancer.members)}")
 
 
 @sandbox.command()
 @guard
 def down(
-    names: list[str] = typer.Argument(None, help="Host names to stop."),
+    names: list[str] = typer.Argument(None, help="Host (or load balancer) names to stop."),
     all_: bool = typer.Option(False, "--all", help="Stop every host and the shared services."),
 ) -> None:
     """Stop hosts; the shared services stop with the last one."""
@@ -54,19 +65,27 @@ def down(
 @sandbox.command("list")
 @guard
 def list_() -> None:
-    """List running hosts."""
+    """List running hosts and load balancers."""
     from deployer.sandbox import list_hosts
+    from deployer.sandbox.api import list_load_balancers
 
     for host in list_hosts():
         typer.echo(_describe(host))
+    for balancer in list_load_balancers():
+        typer.echo(_describe_lb(balancer))
 
 
 @sandbox.command()
 @guard
 def outputs(name: str) -> None:
-    """Print a host's outputs (the output contract) as JSON."""
+    """Print a host's outputs (the output contract) as JSON; for a load balancer, the fleet's
+    (its hosts list plus the balancer)."""
+    from deployer.sandbox.api import fleet_outputs, list_load_balancers
     from deployer.targets import sandbox_host
 
+    if any(b.name == name for b in list_load_balancers()):
+        typer.echo(json.dumps(fleet_outputs(name), indent=2))
+        return
     typer.echo(json.dumps(sandbox_host(name).outputs(), indent=2))
 
 

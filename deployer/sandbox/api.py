@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deployer.sandbox import cgroups, config, image, lab, layers, network, snapshot, state
+from deployer.sandbox import cgroups, config, image, lab, layers, lb, network, snapshot, state
 from deployer.sandbox.doctor import require
 from deployer.sandbox.errors import SandboxError
 from deployer.sandbox.hosts import Host, boot, teardown, validate_name
@@ -27,6 +27,9 @@ def _cleanup_stale() -> None:
     for host in state.host_records():
         if not _running(host):
             teardown(host)
+    for record in lb.records():
+        if not lb.LoadBalancer(**record).alive():
+            lb.teardown(record)
     if state.read(state.lab_file()) is None:
         sweep()
 
@@ -43,6 +46,8 @@ def sweep() -> None:
         layers.unmount(Path(point))
     for path in state.hosts_dir().glob("*") if state.hosts_dir().is_dir() else []:
         path.unlink()
+    for record in lb.records():
+        lb.teardown(record)
     state.lab_file().unlink(missing_ok=True)
 
 
@@ -83,38 +88,58 @@ def ensure_lab() -> None:
         lab.start()
 
 
-def up(names: list[str], snapshot: str | None = None) -> list[Host]:
-    """Boot hosts `names` (already running ones are returned as they are)."""
-    for name in names:
+def up(
+    names: list[str],
+    snapshot: str | None = None,
+    lb_name: str | None = None,
+    health_path: str = "/health",
+) -> list[Host]:
+    """Boot hosts `names` (already running ones are returned as they are); with `lb_name`,
+    put them in the pool of that lab load balancer (started when it does not run yet)."""
+    for name in [*names, *([lb_name] if lb_name else [])]:
         validate_name(name)
+    if lb_name in names:
+        raise SandboxError(f"{lb_name!r} cannot name both a host and the load balancer")
     require()
     with state.locked():
         ensure_lab()
-        lowers = _lowers(snapshot)
-        existing = {r["name"]: r for r in state.host_records()}
-        result = []
-        for name in names:
-            if name in existing:
-                if existing[name]["snapshot"] != snapshot:
-                    raise SandboxError(
-                        f"host {name} already runs from snapshot {existing[name]['snapshot']}",
-                        fix=f"deployer sandbox down {name}",
-                    )
-                result.append(Host(**existing[name]))
-                continue
-            try:
-                result.append(boot(name, _free_index(_taken()), lowers, snapshot))
-            except BaseException:
-                record = state.read(state.host_file(name))
-                if record:
-                    teardown(record)
-                raise
-        return result
+        hosts = _boot_all(names, snapshot)
+        if lb_name:
+            if state.read(state.host_file(lb_name)):
+                raise SandboxError(f"{lb_name!r} is a host, not a load balancer")
+            lb.ensure(lb_name, names, health_path)
+        return hosts
+
+
+def _boot_all(names: list[str], snapshot: str | None) -> list[Host]:
+    """Boot the hosts not running yet (the caller holds the lock and started the lab)."""
+    lowers = _lowers(snapshot)
+    existing = {r["name"]: r for r in state.host_records()}
+    result = []
+    for name in names:
+        if name in existing:
+            if existing[name]["snapshot"] != snapshot:
+                raise SandboxError(
+                    f"host {name} already runs from snapshot {existing[name]['snapshot']}",
+                    fix=f"deployer sandbox down {name}",
+                )
+            result.append(Host(**existing[name]))
+            continue
+        try:
+            result.append(boot(name, _free_index(_taken()), lowers, snapshot))
+        except BaseException:
+            record = state.read(state.host_file(name))
+            if record:
+                teardown(record)
+            raise
+    return result
 
 
 def _stop_lab_if_unused(force: bool = False) -> bool:
     """Stop the lab when forced, or when no host and no live session use it; True if stopped."""
     if force or (not state.host_records() and not state.live_leases()):
+        for record in lb.records():
+            lb.teardown(record)
         lab.stop_services(state.read(state.lab_file()))
         sweep()
         return True
@@ -126,7 +151,23 @@ def stop_hosts(names: list[str]) -> list[str]:
     with state.locked():
         chosen = [r for r in state.host_records() if r["name"] in names]
         for record in chosen:
+            _leave_pools(record["name"])
             teardown(record)
+        return [r["name"] for r in chosen]
+
+
+def _leave_pools(host: str) -> None:
+    """Drain `host` out of every load balancer pool it is in (before it stops)."""
+    for record in lb.records():
+        lb.remove_member(lb.LoadBalancer(**record), host)
+
+
+def stop_load_balancers(names: list[str]) -> list[str]:
+    """Stop the named load balancers (their hosts keep running)."""
+    with state.locked():
+        chosen = [r for r in lb.records() if r["name"] in names]
+        for record in chosen:
+            lb.teardown(record)
         return [r["name"] for r in chosen]
 
 
@@ -139,11 +180,15 @@ def down(names: list[str] | None = None, all: bool = False) -> list[str]:
     if not all and not names:
         raise SandboxError("name the hosts to stop, or pass all=True (--all)")
     with state.locked():
+        balancers = [r for r in lb.records() if all or r["name"] in (names or [])]
+        for record in balancers:
+            lb.teardown(record)
         chosen = [r for r in state.host_records() if all or r["name"] in (names or [])]
         for record in chosen:
+            _leave_pools(record["name"])
             teardown(record)
         _stop_lab_if_unused(force=all)
-        return [r["name"] for r in chosen]
+        return [r["name"] for r in balancers + chosen]
 
 
 def release_lab(lease: Path, names: list[str]) -> bool:
@@ -162,3 +207,17 @@ def release_lab(lease: Path, names: list[str]) -> bool:
 def list_hosts() -> list[Host]:
     """Hosts recorded on disk whose container still runs."""
     return [Host(**r) for r in state.host_records() if _running(r)]
+
+
+def list_load_balancers() -> list[lb.LoadBalancer]:
+    """Lab load balancers whose HAProxy still runs."""
+    return [b for b in (lb.LoadBalancer(**r) for r in lb.records()) if b.alive()]
+
+
+def fleet_outputs(name: str) -> dict:
+    """The output contract of load balancer `name`: its pool's hosts plus the balancer."""
+    balancer = next((b for b in list_load_balancers() if b.name == name), None)
+    if balancer is None:
+        raise SandboxError(f"no running sandbox load balancer named {name!r}")
+    running = {h.name: h for h in list_hosts()}
+    return balancer.outputs([running[m] for m in balancer.members if m in running])

@@ -26,6 +26,9 @@ COMMANDS = {
     "zstd": "zstd",
     "ssh": "openssh-client",
     "ssh-keygen": "openssh-client",
+    "haproxy": "haproxy",  # the lab load balancer
+    "certbot": "certbot",  # its certificate, from the sandbox ACME server
+    "curl": "curl",
 }
 PROXYD = "/lib/systemd/systemd-socket-proxyd"
 

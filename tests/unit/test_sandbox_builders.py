@@ -87,3 +87,50 @@ def test_snapshot_scrub_removes_per_host_files(tmp_path: Path) -> None:
     assert not (tmp_path / "etc/hostname").exists()
     assert not (tmp_path / "home/deploy/.ssh").exists()
     assert (tmp_path / "etc/nginx/nginx.conf").exists()
+
+
+def test_load_balancer_config_terminates_tls_on_loopback_and_checks_readiness() -> None:
+    from deployer.sandbox import lb
+
+    balancer = lb.LoadBalancer(name="front", index=200, health_path="/ready")
+    text = lb.render_config(balancer, [("web1", "10.77.0.2"), ("web2", "10.77.0.3")])
+    binds = [line.split()[1] for line in text.splitlines() if line.strip().startswith("bind ")]
+    assert binds == ["127.0.1.200:443", "127.0.1.200:80"]  # loopback only
+    assert f"ssl crt {balancer.pem}" in text
+    assert "http-check send meth GET uri /ready ver HTTP/1.1 hdr Host front.deployer.test" in text
+    assert "http-check expect status 200" in text and "http-check disable-on-404" in text
+    assert "retries 0" in text  # a failed backend reaches the client: load tests see it
+    for name, address in (("web1", "10.77.0.2"), ("web2", "10.77.0.3")):
+        assert (f"server {name} {address}:80 namespace deployer-sb-lab source 10.77.0.200"
+                in text)
+
+
+def test_load_balancer_certificate_comes_from_the_sandbox_acme_only() -> None:
+    from deployer.sandbox import acme, lb
+
+    argv = lb.certbot_argv(lb.LoadBalancer(name="front", index=200))
+    server = argv[argv.index("--server") + 1]
+    assert server == acme.directory_url(inside=False) == "https://127.0.0.1:14000/dir"
+    assert "--preferred-challenges" in argv and argv[argv.index("--preferred-challenges") + 1] \
+        == "dns"
+    hook = argv[argv.index("--manual-auth-hook") + 1]
+    assert hook.endswith("http://127.0.0.1:8055/set-txt")  # the ACME server's own DNS
+    assert all(not a.startswith("/etc/letsencrypt") for a in argv)
+
+
+def test_fleet_outputs_list_every_host_and_the_balancer() -> None:
+    from deployer.sandbox import lb
+
+    balancer = lb.LoadBalancer(name="front", index=200, members=["web1", "web2"])
+    members = [hosts.Host(name="web1", index=2, host_key="ssh-ed25519 AAAA1"),
+               hosts.Host(name="web2", index=3, host_key="ssh-ed25519 AAAA2")]
+    out = balancer.outputs(members)
+    assert out["domain"] == "front.deployer.test" and out["url"] == "https://front.deployer.test"
+    assert [h["name"] for h in out["hosts"]] == ["web1", "web2"]
+    assert out["hosts"][1] | {"ssh_key": ""} == {
+        "name": "web2", "host": "127.0.0.1", "ssh_port": config.ssh_port(3),
+        "ssh_user": "deploy", "ssh_host_key": "ssh-ed25519 AAAA2", "ssh_key": "",
+        "private_address": "10.77.0.3"}
+    assert out["load_balancer"] == {"name": "front", "dns_name": "front.deployer.test",
+                                    "address": "127.0.1.200", "tls": "lb",
+                                    "source_range": "10.77.0.200/32"}
