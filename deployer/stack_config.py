@@ -4,7 +4,8 @@ stack runs.
 Stack files sit in the Pulumi project directory (*root*, the one holding ``Pulumi.yaml``).
 
 Platform stages (Cloud Run, App Service) are told which build to run through stack config keys
-(see ARTIFACT_KEYS). Promotion copies those keys from one stack to the next. Files are edited
+(see ARTIFACT_KEYS); each such stack exports the values it deployed as its ``artifact`` output.
+Promotion gives the next stack those deployed values (never the committed file's). Files are edited
 round-trip, keeping comments, key order and secure values; when the ``pulumi`` CLI is installed
 (and ``use_cli`` allows), ``pulumi config set`` is used instead so the backend stays the source of
 truth.
@@ -184,13 +185,19 @@ def platform_cloud(root: Path, stack: str) -> str | None:
 
 
 def copy_artifact_keys(
-    root: Path, src_stack: str, dst_stack: str, use_cli: bool | None = None
+    root: Path,
+    src_stack: str,
+    dst_stack: str,
+    values: Mapping[str, str],
+    use_cli: bool | None = None,
 ) -> dict[str, str]:
-    """Give *dst_stack* the artifact *src_stack* runs (promotion); return the copied values.
+    """Give *dst_stack* the artifact *values* that *src_stack* runs (promotion: the caller reads
+    them from where SRC really records them, its stack outputs); return them.
 
-    Refuses when the source has none of ARTIFACT_KEYS, or only part of a cloud's keys.
+    Refuses an empty artifact, only part of a cloud's keys, a package file with other bytes, or a
+    destination on another cloud.
     """
-    values = read_artifact(stack_file(root, src_stack))
+    values = dict(values)
     if not values:
         wanted = ", ".join(ALL_ARTIFACT_KEYS)
         raise StackConfigError(f"stack {src_stack} has no artifact keys ({wanted})")
@@ -201,8 +208,9 @@ def copy_artifact_keys(
             raise StackConfigError(f"stack {src_stack} ({cloud}) lacks {', '.join(missing)}")
     check_package_file(root, values)
     dst = stack_file(root, dst_stack)
-    if dst.is_file():
-        src_cloud = read_config(stack_file(root, src_stack)).get("deployer:cloud")
+    src = stack_file(root, src_stack)
+    if dst.is_file() and src.is_file():
+        src_cloud = read_config(src).get("deployer:cloud")
         dst_cloud = read_config(dst).get("deployer:cloud")
         if src_cloud and dst_cloud and src_cloud != dst_cloud:
             raise StackConfigError(f"cannot promote {src_cloud} stack {src_stack} to {dst_cloud}")

@@ -35,7 +35,18 @@ def build(s: Settings) -> dict[str, Any]:
     _app_settings(s, group, app, package_url, database_url, grant)
     _custom_domain(s, group, plan, app)
     return contract.outputs(
-        cloud="azure", stage=s.stage, domain=s.domain, database_url=database_url
+        cloud="azure",
+        stage=s.stage,
+        domain=s.domain,
+        database_url=database_url,
+        artifact={
+            key: value
+            for key, value in (
+                ("deployer:appPackage", s.app_package),
+                ("deployer:packageSha256", s.extra["package_sha256"]),
+            )
+            if value
+        },
     )
 
 

@@ -19,8 +19,14 @@ def outputs(
     ssh_host_key: Any = None,
     ssh_port: int = 22,
     database_url: Any = None,
+    artifact: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The flat outputs mapping; VM fields only when ``host`` is given; the DB URL as a secret."""
+    """The flat outputs mapping; VM fields only when ``host`` is given; the DB URL as a secret.
+
+    Platform stacks export ``artifact``: the config keys of the build they deployed
+    (``deployer:image``, or ``deployer:appPackage`` + ``deployer:packageSha256``); promotion
+    reads it from here, the only record of what a stage really runs.
+    """
     import pulumi
 
     result: dict[str, Any] = {
@@ -36,6 +42,8 @@ def outputs(
             "ssh_user": ssh_user,
             "ssh_host_key": ssh_host_key,
         }
+    if artifact is not None:
+        result["artifact"] = dict(artifact)
     if database_url is not None:
         result["database_url"] = pulumi.Output.secret(database_url)
     return result

@@ -71,7 +71,13 @@ def build(s: Settings) -> dict[str, Any]:
     migrations = [_migrations(s, apis, runtime, grants)] if s.migrations else []
     service = _service(s, apis, runtime, grants + migrations)
     _public_endpoint(s, apis, service)
-    return contract.outputs(cloud="gcp", stage=s.stage, domain=s.domain, database_url=database_url)
+    return contract.outputs(
+        cloud="gcp",
+        stage=s.stage,
+        domain=s.domain,
+        database_url=database_url,
+        artifact={"deployer:image": s.image},
+    )
 
 
 def _network(s: Settings, apis: Apis) -> tuple[Any, Any, Any]:

@@ -3,13 +3,19 @@
 VM/SSH stages: SRC must be healthy (its current release's unit active and its public health URL
 answering 200) and DST must not be locked; the artifact is fetched from SRC's host (kept under
 state/artifacts/) and checked against the hash, then deployed to DST with the normal health-gated
-lifecycle. Platform stages (Cloud Run, App Service) carry their artifact in stack config: the
-artifact keys are copied from SRC's stack to DST's (``deployer.stack_config``), ready for
-``pulumi up``.
+lifecycle. Platform stages (Cloud Run, App Service) carry their artifact in stack config; what SRC
+really runs is the ``artifact`` output of its deployed stack (``pulumi stack output --stack SRC``),
+never the committed ``Pulumi.<SRC>.yaml``, whose values may be placeholders (CI pins the real ones
+only in the throwaway checkout of the job that deployed SRC). Those values go into DST's config,
+ready for ``pulumi up``.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -94,8 +100,61 @@ def is_platform_stage(stage: dict, stacks_dir: Path) -> bool:
         return False
 
 
+# The digests and hashes the example stack files carry until a build replaces them: a hex run of
+# one repeated digit, or 0123456789abcdef repeated.
+_PLACEHOLDER = re.compile(r"(?:^|[@:/-])(?:([0-9a-f])\1{15,}|(?:0123456789abcdef)+)(?:\.zip)?$")
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether an artifact value is an example's placeholder, not a build's digest or hash."""
+    return bool(_PLACEHOLDER.search(value))
+
+
+def stack_output_argv(pulumi: str, stack: str) -> list[str]:
+    """``pulumi stack output --json --stack STACK``: secrets stay masked (none are needed)."""
+    return [pulumi, "stack", "output", "--json", "--stack", stack]
+
+
+def deployed_artifact(stack: str) -> dict[str, str]:
+    """The artifact keys ``stack`` was last deployed with: its ``artifact`` output."""
+    from deployer.stack_config import StackConfigError, stack_file
+
+    stack_file(Path("."), stack)  # checks the name
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        raise PromotionRefused(
+            f"the pulumi CLI is needed to read what {stack} runs (its stack outputs)"
+        )
+    done = subprocess.run(
+        stack_output_argv(pulumi, stack), capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise PromotionRefused(f"pulumi stack output --stack {stack}: {done.stderr.strip()[-300:]}")
+    try:
+        artifact = json.loads(done.stdout).get("artifact")
+    except (ValueError, AttributeError):
+        raise PromotionRefused(f"pulumi stack output --stack {stack}: not a JSON object") from None
+    if not isinstance(artifact, dict) or not artifact:
+        raise PromotionRefused(f"stack {stack} exports no artifact: deploy it first (pulumi up)")
+    values = {str(key): str(value) for key, value in artifact.items()}
+    for key, value in values.items():
+        if is_placeholder(value):
+            raise PromotionRefused(
+                f"stack {stack} runs the placeholder {key}={value}, not a build: deploy a real "
+                "artifact to it first"
+            )
+    try:
+        from deployer.stack_config import validate_value
+
+        for key, value in values.items():
+            validate_value(key, value)
+    except StackConfigError as exc:
+        raise PromotionRefused(f"stack {stack}: {exc}") from None
+    return values
+
+
 def promote_platform(stacks_dir: Path, src_stack: str, dst_stack: str) -> dict[str, str]:
-    """Copy the artifact keys of a platform stack to the next one (then ``pulumi up`` DST)."""
+    """Give the next platform stack the artifact SRC's deployed stack runs (then ``pulumi up``)."""
     from deployer.stack_config import copy_artifact_keys
 
-    return copy_artifact_keys(stacks_dir, src_stack, dst_stack)
+    return copy_artifact_keys(stacks_dir, src_stack, dst_stack, deployed_artifact(src_stack))

@@ -3,6 +3,7 @@ source's artifact in its config, and `deployer plan` of the destination then dep
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -22,13 +23,24 @@ from deployer.stack_config import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+# What the dev job builds: real-looking digests (never a placeholder's repeated digits).
 NEW_BUILD = {
-    "gcp": {"deployer:image": "europe-docker.pkg.dev/example-project/app/app@sha256:" + "c" * 64},
+    "gcp": {
+        "deployer:image": "europe-docker.pkg.dev/example-project/app/app@sha256:"
+        + hashlib.sha256(b"image").hexdigest()
+    },
     "azure": {
-        "deployer:appPackage": "dist/appservice-0123456789abcdef.zip",
-        "deployer:packageSha256": "d" * 64,
+        "deployer:appPackage": f"dist/appservice-{hashlib.sha256(b'zip').hexdigest()[:16]}.zip",
+        "deployer:packageSha256": hashlib.sha256(b"zip bytes").hexdigest(),
     },
 }
+# A stand-in for the Pulumi CLI: `pulumi stack output --json --stack S` prints $OUTPUTS/S.json
+# (what `pulumi up` of S exported); every call is logged to $OUTPUTS/calls.
+FAKE_PULUMI = """#!/bin/sh
+echo "$*" >> "$OUTPUTS/calls"
+[ "$1 $2 $3 $4" = "stack output --json --stack" ] || exit 2
+cat "$OUTPUTS/$5.json"
+"""
 
 
 def promotion_pairs() -> list[tuple[str, str]]:
@@ -53,28 +65,70 @@ def test_artifact_keys_cover_the_platform_clouds() -> None:
     assert set(NEW_BUILD) == set(ARTIFACT_KEYS)
 
 
+def deployed_outputs(root: Path, stack: str) -> dict:
+    """The outputs `pulumi up` of ``stack`` would export: its program run under the mocks."""
+    from deployer.plan import stackconfig
+    from deployer.plan.engine import run_program
+
+    return run_program(stackconfig.load(root, stack).values, (), stack, preview=False).outputs
+
+
+def promote(root: Path, src: str, dst: str, outputs: dict[str, dict] | None) -> tuple[int, str]:
+    """`deployer promote SRC DST` in ``root`` with the stand-in CLI answering ``outputs``
+    (None: no pulumi CLI at all). The destination's file is edited (DEPLOYER_PULUMI_CLI=0)."""
+    (root / "deployer.toml").write_text(
+        f'[stages.{src}]\nstack = "{src}"\n\n[stages.{dst}]\nstack = "{dst}"\n'
+    )
+    bin_dir = root / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    path = [os.path.dirname(sys.executable), "/usr/bin", "/bin"]
+    if outputs is not None:
+        (bin_dir / "pulumi").write_text(FAKE_PULUMI)
+        (bin_dir / "pulumi").chmod(0o755)
+        for stack, values in outputs.items():
+            (root / f"{stack}.json").write_text(json.dumps(values))
+        path.insert(0, str(bin_dir))
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join(path),
+        "OUTPUTS": str(root),
+        "DEPLOYER_PULUMI_CLI": "0",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "deployer", "promote", "--stacks-dir", str(root),
+         "--config", str(root / "deployer.toml"), src, dst],
+        capture_output=True, text=True, check=False, cwd=root, env=env,
+    )  # fmt: skip
+    return done.returncode, done.stdout + done.stderr
+
+
+def copy_stacks(root: Path, *stacks: str) -> None:
+    for name in ("Pulumi.yaml", *(f"Pulumi.{stack}.yaml" for stack in stacks)):
+        shutil.copy(ROOT / name, root / name)
+
+
 @pytest.mark.skipif(not PAIRS, reason="no example platform stacks (Pulumi.<cloud>-dev.yaml) yet")
 @pytest.mark.parametrize(("src", "dst"), PAIRS)
 def test_promote_then_plan_shows_the_artifact(tmp_path: Path, src: str, dst: str) -> None:
-    for name in ("Pulumi.yaml", f"Pulumi.{src}.yaml", f"Pulumi.{dst}.yaml"):
-        shutil.copy(ROOT / name, tmp_path / name)
+    copy_stacks(tmp_path, src, dst)
     cloud = platform_cloud(tmp_path, src)
     assert cloud is not None
     build = NEW_BUILD[cloud]
-    set_values(tmp_path, src, build, use_cli=False)  # what the main workflow does on dev
-    assert read_artifact(tmp_path / f"Pulumi.{dst}.yaml") != build
+    # The dev job pins the build in its own throwaway checkout, then `pulumi up` exports it.
+    pinned = tmp_path / "dev-job"
+    pinned.mkdir()
+    copy_stacks(pinned, src)
+    set_values(pinned, src, build, use_cli=False)
+    outputs = deployed_outputs(pinned, src)
+    assert outputs["artifact"] == build
+    # The promoting job's checkout has only the committed file, placeholders and all.
+    committed = read_artifact(tmp_path / f"Pulumi.{src}.yaml")
+    assert committed != build
 
-    (tmp_path / "deployer.toml").write_text(
-        f'[stages.{src}]\nstack = "{src}"\n\n[stages.{dst}]\nstack = "{dst}"\n'
-    )
-    env = {**os.environ, "DEPLOYER_PULUMI_CLI": "0"}  # edit the files; no backend here
-    promoted = subprocess.run(
-        [sys.executable, "-m", "deployer", "promote", "--stacks-dir", str(tmp_path),
-         "--config", str(tmp_path / "deployer.toml"), src, dst],
-        capture_output=True, text=True, check=False, cwd=tmp_path, env=env,
-    )
-    assert promoted.returncode == 0, promoted.stdout + promoted.stderr
+    code, said = promote(tmp_path, src, dst, {src: outputs})
+    assert code == 0, said
     assert read_artifact(tmp_path / f"Pulumi.{dst}.yaml") == build
+    assert (tmp_path / "calls").read_text().splitlines() == [f"stack output --json --stack {src}"]
     assert read_config(tmp_path / f"Pulumi.{dst}.yaml")["deployer:stage"] != (
         read_config(tmp_path / f"Pulumi.{src}.yaml")["deployer:stage"]
     )
@@ -91,3 +145,23 @@ def test_promote_then_plan_shows_the_artifact(tmp_path: Path, src: str, dst: str
     for value in build.values():
         value = value.split("@sha256:")[1] if "@sha256:" in value else value
         assert value in planned, f"{dst}: plan does not deploy {value}"
+
+
+@pytest.mark.skipif(not PAIRS, reason="no example platform stacks (Pulumi.<cloud>-dev.yaml) yet")
+@pytest.mark.parametrize(("src", "dst"), PAIRS)
+def test_staging_cannot_pick_up_a_placeholder(tmp_path: Path, src: str, dst: str) -> None:
+    copy_stacks(tmp_path, src, dst)
+    before = (tmp_path / f"Pulumi.{dst}.yaml").read_text()
+    # SRC deployed the committed example as it is: its outputs carry the placeholders
+    placeholder = deployed_outputs(tmp_path, src)
+    for outputs in (
+        None,  # no CLI: nothing tells what SRC runs (the committed file must not stand in)
+        {src: placeholder},
+        {src: {k: v for k, v in placeholder.items() if k != "artifact"}},  # never deployed
+    ):
+        code, said = promote(tmp_path, src, dst, outputs)
+        assert code == 5, said
+        assert "refused" in said
+        assert (tmp_path / f"Pulumi.{dst}.yaml").read_text() == before
+
+

@@ -149,3 +149,29 @@ def test_stage_job_is_serialised_and_authenticates_by_oidc() -> None:
     assert ups and ups[0]["uses"].startswith("pulumi/actions@")
     smoke = next(s for s in job["steps"] if s.get("id") == "smoke")
     assert "/health" in smoke["run"]
+
+
+def test_promoting_jobs_read_the_artifact_from_the_source_stack_not_from_files() -> None:
+    """Only the dev run (no promote-from) pins artifact keys itself; a promoting run gets them
+    from `deployer promote`, which needs the Pulumi CLI and token to read SRC's stack outputs."""
+    job = jobs(ROOT / ".github" / "workflows" / "stage.yml")["deploy"]
+    steps_ = job["steps"]
+    artifact_keys = ("deployer:image", "deployer:appPackage", "deployer:packageSha256")
+    pinning = [s for s in steps_ if any(key in s.get("run", "") for key in artifact_keys)]
+    assert pinning
+    for step in pinning:
+        assert "inputs.promote-from == ''" in step["if"], step["name"]
+    index = {id(s): i for i, s in enumerate(steps_)}
+    (promote,) = [
+        s
+        for s in steps_
+        if s.get("run", "").startswith("deployer promote") and "PLATFORM" in s.get("if", "")
+    ]
+    assert "inputs.promote-from != ''" in promote["if"]
+    pulumi_steps = [s for s in steps_ if s.get("uses", "").startswith("pulumi/actions@")]
+    cli = next(s for s in pulumi_steps if not s.get("with"))  # installs the CLI
+    up = next(s for s in steps_ if s.get("with", {}).get("command") == "up")
+    assert index[id(cli)] < index[id(promote)] < index[id(up)]
+    assert "PULUMI_ACCESS_TOKEN" in promote["env"]
+    for step in steps_:  # nothing copies stack files around behind promote's back
+        assert not any(word in step.get("run", "") for word in ("cp Pulumi.", "yq ", "sed -i"))

@@ -8,12 +8,13 @@ from cryptography.hazmat.primitives import serialization
 
 BASE_KEYS = {"cloud", "stage", "domain", "url", "database_url"}
 VM_KEYS = BASE_KEYS | {"host", "ssh_port", "ssh_user", "ssh_host_key"}
+PLATFORM_KEYS = BASE_KEYS | {"artifact"}
 
 
 def assert_contract(run, cloud: str, stage: str, domain: str, vm: bool) -> None:
     """Exact key set, types and values; the DB URL is a secret SQLAlchemy psycopg URL."""
     out = run.outputs
-    assert set(out) == (VM_KEYS if vm else BASE_KEYS)
+    assert set(out) == (VM_KEYS if vm else PLATFORM_KEYS)
     assert (out["cloud"], out["stage"], out["domain"]) == (cloud, stage, domain)
     assert out["url"] == f"https://{domain}"
     assert out["database_url"].startswith("postgresql+psycopg://app:")

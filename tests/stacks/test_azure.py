@@ -86,6 +86,11 @@ def test_custom_domain_dns_and_managed_certificate() -> None:
 def test_output_contract(stack: str) -> None:
     s = settings_of(stack)
     assert_contract(run_stack(stack), "azure", s.stage, s.domain, vm=False)
+    # what promotion reads: the package this stack deployed
+    assert run_stack(stack).outputs["artifact"] == {
+        "deployer:appPackage": s.app_package,
+        "deployer:packageSha256": s.extra["package_sha256"],
+    }
 
 
 def test_database_waits_for_its_private_dns_link() -> None:

@@ -104,6 +104,8 @@ def test_public_https_endpoint_on_the_custom_domain() -> None:
 def test_output_contract(stack: str) -> None:
     s = settings_of(stack)
     assert_contract(run_stack(stack), "gcp", s.stage, s.domain, vm=False)
+    # what promotion reads: the image this stack deployed
+    assert run_stack(stack).outputs["artifact"] == {"deployer:image": s.image}
 
 
 def test_every_resource_waits_for_the_api_it_uses() -> None:

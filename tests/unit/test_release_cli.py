@@ -45,23 +45,44 @@ def test_unknown_stage_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert result.exit_code == 2 and "prod" in result.output and "staging" in result.output
 
 
-def test_promote_between_platform_stages_copies_the_artifact_keys(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PATH", "/nonexistent")  # no pulumi CLI: the stack files are edited
-    digest = "europe-docker.pkg.dev/p/app/app@sha256:" + "ab" * 32
-    (tmp_path / "Pulumi.gcp-staging.yaml").write_text(f"config:\n  deployer:image: {digest}\n")
-    (tmp_path / "Pulumi.gcp-prod.yaml").write_text(
-        "# prod\nconfig:\n  deployer:image: europe-docker.pkg.dev/p/app/app@sha256:"
-        + "0" * 64
-        + "\n  deployer:minInstances: 1\n"
-    )
+def platform_stages(tmp_path: Path) -> str:
+    """staging (gcp-staging) and prod (gcp-prod) stages; return prod's file text."""
+    placeholder = "europe-docker.pkg.dev/p/app/app@sha256:" + "0" * 64
+    (tmp_path / "Pulumi.gcp-staging.yaml").write_text(f"config:\n  deployer:image: {placeholder}\n")
+    prod = f"# prod\nconfig:\n  deployer:image: {placeholder}\n  deployer:minInstances: 1\n"
+    (tmp_path / "Pulumi.gcp-prod.yaml").write_text(prod)
     (tmp_path / "deployer.toml").write_text(
         '[stages.staging]\nstack = "gcp-staging"\n\n[stages.prod]\nstack = "gcp-prod"\n'
     )
+    return prod
+
+
+def test_promote_between_platform_stages_gives_dst_what_src_deployed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    platform_stages(tmp_path)
+    digest = "europe-docker.pkg.dev/p/app/app@sha256:" + "ab" * 32
+    cli = tmp_path / "bin" / "pulumi"  # answers `pulumi stack output --json --stack gcp-staging`
+    cli.parent.mkdir()
+    cli.write_text(f"#!/bin/sh\necho '{{\"artifact\": {{\"deployer:image\": \"{digest}\"}}}}'\n")
+    cli.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{cli.parent}:/usr/bin:/bin")
+    monkeypatch.setenv("DEPLOYER_PULUMI_CLI", "0")  # then edit prod's file (no backend here)
     result = runner.invoke(app, ["promote", "staging", "prod"])
     assert result.exit_code == 0, result.output
     prod = (tmp_path / "Pulumi.gcp-prod.yaml").read_text()
     assert digest in prod and "# prod" in prod and "minInstances: 1" in prod
     assert "pulumi up --stack gcp-prod" in result.output
+
+
+def test_promote_without_the_pulumi_cli_never_copies_the_committed_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    before = platform_stages(tmp_path)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    result = runner.invoke(app, ["promote", "staging", "prod"])
+    assert result.exit_code == 5, result.output
+    assert "stack outputs" in result.output
+    assert (tmp_path / "Pulumi.gcp-prod.yaml").read_text() == before

@@ -103,7 +103,8 @@ def test_bad_values_are_refused(tmp_path: Path, key: str, value: str) -> None:
 def test_promotion_copies_the_image_and_keeps_the_rest(tmp_path: Path) -> None:
     write(tmp_path, "gcp-dev", GCP_DEV)
     staging = write(tmp_path, "gcp-staging", GCP_STAGING)
-    copied = copy_artifact_keys(tmp_path, "gcp-dev", "gcp-staging", use_cli=False)
+    deployed = read_artifact(tmp_path / "Pulumi.gcp-dev.yaml")
+    copied = copy_artifact_keys(tmp_path, "gcp-dev", "gcp-staging", deployed, use_cli=False)
     assert copied == {"deployer:image": IMAGE_A}
     assert staging.read_text() == GCP_STAGING.replace(IMAGE_B, IMAGE_A)
     assert read_artifact(staging) == read_artifact(tmp_path / "Pulumi.gcp-dev.yaml")
@@ -114,9 +115,10 @@ def test_promotion_refuses_incomplete_or_missing_artifacts(tmp_path: Path) -> No
     write(tmp_path, "half", f"config:\n  deployer:packageSha256: {DIGEST_A}\n")
     dst = write(tmp_path, "dst", "config: {}\n")
     with pytest.raises(StackConfigError, match="no artifact keys"):
-        copy_artifact_keys(tmp_path, "none", "dst", use_cli=False)
+        copy_artifact_keys(tmp_path, "none", "dst", {}, use_cli=False)
     with pytest.raises(StackConfigError, match="lacks deployer:appPackage"):
-        copy_artifact_keys(tmp_path, "half", "dst", use_cli=False)
+        half = read_artifact(tmp_path / "Pulumi.half.yaml")
+        copy_artifact_keys(tmp_path, "half", "dst", half, use_cli=False)
     assert dst.read_text() == "config: {}\n"
 
 
@@ -131,7 +133,8 @@ def test_promotion_refuses_a_package_with_other_bytes(tmp_path: Path) -> None:
     )
     dst = write(tmp_path, "az-prod", "config:\n  deployer:cloud: azure\n")
     with pytest.raises(StackConfigError, match="does not have sha256"):
-        copy_artifact_keys(tmp_path, "az-dev", "az-prod", use_cli=False)
+        values = read_artifact(tmp_path / "Pulumi.az-dev.yaml")
+        copy_artifact_keys(tmp_path, "az-dev", "az-prod", values, use_cli=False)
     assert dst.read_text() == "config:\n  deployer:cloud: azure\n"
 
 
@@ -139,7 +142,8 @@ def test_promotion_refuses_another_cloud(tmp_path: Path) -> None:
     write(tmp_path, "gcp-dev", GCP_DEV)
     write(tmp_path, "az-prod", "config:\n  deployer:cloud: azure\n")
     with pytest.raises(StackConfigError, match="cannot promote gcp"):
-        copy_artifact_keys(tmp_path, "gcp-dev", "az-prod", use_cli=False)
+        values = read_artifact(tmp_path / "Pulumi.gcp-dev.yaml")
+        copy_artifact_keys(tmp_path, "gcp-dev", "az-prod", values, use_cli=False)
 
 
 def test_platform_cloud(tmp_path: Path) -> None:
