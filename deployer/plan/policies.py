@@ -556,14 +556,50 @@ def _waits_for(
     return [other for other in resources if other.type == typ and _key(other) in before]
 
 
+# The API a GCP resource module needs enabled (cloud.google.com/service-usage).
+GCP_APIS = {
+    "compute": "compute.googleapis.com",
+    "servicenetworking": "servicenetworking.googleapis.com",
+    "sql": "sqladmin.googleapis.com",
+    "serviceaccount": "iam.googleapis.com",
+    "secretmanager": "secretmanager.googleapis.com",
+    "cloudrun": "run.googleapis.com",
+    "cloudrunv2": "run.googleapis.com",
+    "dns": "dns.googleapis.com",
+    "storage": "storage.googleapis.com",
+}
+
+
+def _gcp_api(r: Resource, index: dict[str, Resource]) -> Iterator[str]:
+    """Problems with a GCP resource's wait for the API it uses."""
+    module = r.type.split(":")[1].split("/")[0]
+    if module == "projects":
+        return
+    api = GCP_APIS.get(module)
+    if api is None:
+        yield f"no rule knows which API gcp module {module!r} needs (fails closed)"
+        return
+    enabled = [
+        index[u].inputs.get("service")
+        for u in _closure(r, index)
+        if u in index and index[u].type == "gcp:projects/service:Service"
+    ]
+    if api not in enabled:
+        yield f"must depend on the projects.Service enabling {api}"
+
+
 def ordering(resources: list[Resource], s: Settings) -> Iterator[Violation]:
     """Resources wait for what the provider needs to exist first (recorded dependencies):
     an Elastic IP for the VPC's internet gateway, an Azure database for its private DNS zone's
-    VNet link, app settings that point at a package for the role grant that lets the app read it.
+    VNet link, app settings that point at a package for the role grant that lets the app read it,
+    every GCP resource for the API it uses.
     """
     rule = "ordering"
     index = _by_key(resources)
     for r in resources:
+        if r.type.startswith("gcp:"):
+            for problem in _gcp_api(r, index):
+                yield _violation(rule, r, problem)
         if r.type == "aws:ec2/eip:Eip":
             if not _waits_for(r, "aws:ec2/internetGateway:InternetGateway", index, resources):
                 yield _violation(rule, r, "must depend on the VPC's internet gateway")
