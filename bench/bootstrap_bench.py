@@ -43,7 +43,8 @@ def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
 def deployer_argv(outputs: Path) -> list[str]:
     return [
         sys.executable, "-m", "deployer", "bootstrap", "--outputs", str(outputs),
-        "--secret", "SECRET_KEY", "--migrations", "app/alembic.ini", "--json",
+        "--secret", "SECRET_KEY", "--source", str(REPO), "--include", "app",
+        "--requirements", "app/requirements.txt", "--migrations", "app/alembic.ini", "--json",
     ]  # fmt: skip
 
 
@@ -56,6 +57,7 @@ def plain_argv(out: dict, artifact: Path) -> list[str]:
 
 def one_round(names: list[str], noop_runs: int, tmp: Path) -> dict[str, list[float]]:
     from deployer.artifact import build_source_artifact
+    from deployer.project import Project
     from deployer.sandbox import api
 
     hosts = api.up(names)
@@ -63,7 +65,7 @@ def one_round(names: list[str], noop_runs: int, tmp: Path) -> dict[str, list[flo
         ours, theirs = hosts
         outputs = tmp / f"{ours.name}.json"
         outputs.write_text(json.dumps(ours.outputs()))
-        artifact = build_source_artifact(REPO / "app", tmp)
+        artifact = build_source_artifact(Project(REPO, ("app",)), tmp)
         env = {**os.environ, "SECRET_KEY": secrets.token_urlsafe(48)}
         res: dict[str, list[float]] = {}
         res["plain cold"] = [timed(plain_argv(theirs.outputs(), artifact.path))]

@@ -30,7 +30,7 @@ def version_copy(root: Path, version: str) -> Path:
     src = root / f"v{version}" / "app"
     shutil.copytree(REPO / "app", src, ignore=shutil.ignore_patterns("__pycache__", "*.db"))
     (src / "VERSION").write_text(version + "\n")
-    return src
+    return src.parent  # the project: only its app/ ships (the stage's include)
 
 
 def cli(config: Path, *args: str) -> tuple[float, subprocess.CompletedProcess]:
@@ -84,7 +84,9 @@ def main() -> None:
             f'address = "{out["address"]}"\nacme_server = "{out["acme_server"]}"\n'
             f'acme_ca = "{out["acme_ca"]}"\nacme_root = "{out["acme_root"]}"\n'
             f"firewall = false\n\n[stages.bench.app]\n"
-            f'source = "{version_copy(tmp, "1.0.0")}"\nmigrations = "app/alembic.ini"\n'
+            f'source = "{version_copy(tmp, "1.0.0")}"\ninclude = ["app"]\n'
+            'requirements = "app/requirements.txt"\nversion_file = "app/VERSION"\n'
+            'migrations = "app/alembic.ini"\n'
             'env = { ENVIRONMENT = "production" }\nsecrets_from_env = ["SECRET_KEY"]\n'
         )
         boot, _ = cli(config, "bootstrap", "--stage", "bench")

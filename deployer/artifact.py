@@ -1,15 +1,16 @@
-"""Reproducible source artifacts: the same app source always yields the same bytes and hash.
+"""Reproducible source artifacts: the same project always yields the same bytes and hash.
 
-An artifact is an uncompressed tar of the app directory (entries under ``<root>/``, ``app/`` by
-default), sorted, with normalised owners, modes and timestamps, and without caches, virtualenvs,
-local databases or secrets. Its sha256 is its identity; a JSON manifest beside it records the
-version (``VERSION`` in the source, if present) and the git commit (when the source is in a repo).
-The archive is not compressed so that its hash never depends on the local zlib build.
+An artifact is an uncompressed tar of exactly the project's shipped entries (``deployer.project``:
+its root, or the top-level entries it includes), relative to the root so that it unpacks into the
+release root; sorted, with normalised owners, modes and timestamps. Its sha256 is its identity; a
+JSON manifest beside it records the version (the project's VERSION file, if it ships one) and the
+git commit (when the project is in a repo). The files the app names (requirements, alembic.ini,
+...) are checked against the same entries while packing. The archive is not compressed so that its
+hash never depends on the local zlib build.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import io
 import json
@@ -20,46 +21,23 @@ import stat
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from deployer.project import Project, ProjectError
+
+if TYPE_CHECKING:
+    from deployer.target import AppSpec
 
 # 1980-01-01T00:00:00Z: the earliest time a zip can hold; tar tools warn about older stamps.
 FIXED_MTIME = 315532800
 
-DEFAULT_EXCLUDES: tuple[str, ...] = (
-    "__pycache__",
-    "*.pyc",
-    "*.pyo",
-    ".venv",
-    "venv",
-    ".git",
-    ".hg",
-    ".pytest_cache",
-    ".ruff_cache",
-    ".mypy_cache",
-    "node_modules",
-    "*.egg-info",
-    ".DS_Store",
-    ".env",
-    ".env.*",
-    "*.db",
-    "*.sqlite",
-    "*.sqlite3",
-    "*.db-journal",
-    "*.pem",
-    "*.key",
-    "*.log",
-    "*.swp",
-    "*~",
-)
-# Templates for .env files are safe to ship and documented as such.
-KEEP = (".env.example", ".env.sample", ".env.template")
-
 _ROOT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-class ArtifactError(ValueError):
+class ArtifactError(ProjectError):
     """The source cannot be packaged safely (missing, symlink escaping it, special file...)."""
 
 
@@ -73,7 +51,6 @@ class Artifact:
     commit: str | None = None
     dirty: bool = False
     files: int = 0
-    root: str = "app"
 
     @property
     def short(self) -> str:
@@ -95,41 +72,18 @@ def manifest_path(archive: Path) -> Path:
     return archive.with_name(archive.name + ".json")
 
 
-def is_excluded(name: str, excludes: Iterable[str] = DEFAULT_EXCLUDES) -> bool:
-    """True if a file or directory *name* (one path component) matches an exclude pattern."""
-    if name in KEEP:
-        return False
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in excludes)
-
-
-def iter_source_files(src: Path, excludes: Iterable[str] = DEFAULT_EXCLUDES) -> Iterator[Path]:
-    """Yield paths under *src* (relative, directories included) in a stable, sorted order."""
-    excludes = tuple(excludes)
-
-    def walk(rel: Path) -> Iterator[Path]:
-        entries = sorted(os.scandir(src / rel), key=lambda e: e.name)
-        for entry in entries:
-            if is_excluded(entry.name, excludes):
-                continue
-            child = rel / entry.name
-            yield child
-            if entry.is_dir(follow_symlinks=False):
-                yield from walk(child)
-
-    yield from walk(Path())
-
-
 def _normal_mode(st_mode: int) -> int:
     if stat.S_ISDIR(st_mode) or st_mode & 0o111:
         return 0o755
     return 0o644
 
 
-def _tarinfo(src: Path, rel: Path, root: str) -> tuple[tarfile.TarInfo, Path | None]:
+def _tarinfo(project: Project, rel: Path) -> tuple[tarfile.TarInfo, Path | None]:
     """A normalised header for one entry, and the file to read its content from (if any)."""
+    src = project.root
     full = src / rel
     st = full.lstat()
-    info = tarfile.TarInfo(f"{root}/{rel.as_posix()}")
+    info = tarfile.TarInfo(rel.as_posix())
     info.mtime = FIXED_MTIME
     info.uid = info.gid = 0
     info.uname = info.gname = "root"
@@ -137,8 +91,10 @@ def _tarinfo(src: Path, rel: Path, root: str) -> tuple[tarfile.TarInfo, Path | N
     if stat.S_ISLNK(st.st_mode):
         target = os.readlink(full)
         resolved = (full.parent / target).resolve()
-        if Path(target).is_absolute() or not resolved.is_relative_to(src.resolve()):
-            raise ArtifactError(f"symlink {rel} points outside the source: {target}")
+        root = src.resolve()
+        shipped = resolved.is_relative_to(root) and project.ships(resolved.relative_to(root))
+        if Path(target).is_absolute() or not shipped:
+            raise ArtifactError(f"symlink {rel} points outside the artifact: {target}")
         info.type = tarfile.SYMTYPE
         info.linkname = target
         info.mode = 0o777
@@ -160,28 +116,25 @@ def _file_info(name: str, size: int, mode: int = 0o644) -> tarfile.TarInfo:
 
 
 def write_tar(
-    src: Path,
+    project: Project,
     fileobj: io.BufferedIOBase,
-    root: str,
-    excludes: Iterable[str] = DEFAULT_EXCLUDES,
     extra: dict[str, tuple[bytes, int]] | None = None,
 ) -> int:
-    """Write the normalised tar of *src* to *fileobj*; return the number of regular files.
+    """Write the normalised tar of *project* to *fileobj*; return the number of regular files.
 
-    *extra* maps top-level names to (content, mode): files added before the source tree, such
-    as a Dockerfile beside ``app/`` in a container build context.
+    *extra* maps top-level names to (content, mode): files added before the project's, such
+    as a Dockerfile in a container build context.
     """
+    clash = sorted(set(extra or {}) & project.files)
+    if clash:
+        raise ArtifactError(f"the project has its own {', '.join(clash)}: deployer writes it")
     count = 0
     with tarfile.open(fileobj=fileobj, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for name, (data, mode) in sorted((extra or {}).items()):
             tar.addfile(_file_info(name, len(data), mode), io.BytesIO(data))
             count += 1
-        top = tarfile.TarInfo(root)
-        top.type, top.mode, top.mtime = tarfile.DIRTYPE, 0o755, FIXED_MTIME
-        top.uname = top.gname = "root"
-        tar.addfile(top)
-        for rel in iter_source_files(src, excludes):
-            info, content = _tarinfo(src, rel, root)
+        for rel in project.entries:
+            info, content = _tarinfo(project, rel)
             if content is None:
                 tar.addfile(info)
                 continue
@@ -191,16 +144,15 @@ def write_tar(
     return count
 
 
-def read_version(src: Path) -> str | None:
-    """The app version from ``VERSION`` in the source, if there is one."""
-    path = src / "VERSION"
-    if not path.is_file():
-        return None
-    return path.read_text(encoding="utf-8").strip() or None
+def read_version(project: Project, version_file: str) -> str | None:
+    """The app version from the project's shipped *version_file*, if it has one."""
+    text = project.read_text(version_file)
+    return (text or "").strip() or None
 
 
-def git_commit(src: Path) -> tuple[str | None, bool]:
-    """(HEAD commit, whether *src* has uncommitted changes), or (None, False) outside git."""
+def git_commit(src: Path, include: tuple[str, ...] = ()) -> tuple[str | None, bool]:
+    """(HEAD commit, whether *src* (its *include* entries) has uncommitted changes), or
+    (None, False) outside git."""
     git = shutil.which("git")
     if git is None:
         return None, False
@@ -208,7 +160,7 @@ def git_commit(src: Path) -> tuple[str | None, bool]:
     head = subprocess.run([git, "rev-parse", "--verify", "-q", "HEAD"], **run)
     if head.returncode != 0:
         return None, False
-    status = subprocess.run([git, "status", "--porcelain", "--", "."], **run)
+    status = subprocess.run([git, "status", "--porcelain", "--", *(include or ["."])], **run)
     return head.stdout.strip(), bool(status.stdout.strip())
 
 
@@ -237,34 +189,44 @@ def temp_file(out_dir: Path, suffix: str) -> Path:
 
 
 def build_source_artifact(
-    src: Path,
+    project: Project,
     out_dir: Path,
     *,
-    root: str | None = None,
-    excludes: Iterable[str] = DEFAULT_EXCLUDES,
+    name: str = "app",
+    required: Iterable[tuple[str, str]] = (),
+    version_file: str = "VERSION",
 ) -> Artifact:
-    """Build ``<out_dir>/<root>-<sha16>.tar`` from *src* and its manifest; return the Artifact.
+    """Build ``<out_dir>/<name>-<sha16>.tar`` from *project* and its manifest; return it.
 
-    Entries live under ``<root>/`` (default: the source directory's name), so unpacking into a
-    release directory recreates e.g. ``app/`` there.
+    *required* names the files the app needs (what, project path): each must be in the
+    artifact (``Project.require``), or nothing is written.
     """
-    src = Path(src)
-    if not src.is_dir():
-        raise ArtifactError(f"source directory not found: {src}")
-    root = root or src.resolve().name
-    if not _ROOT_NAME.match(root):
-        raise ArtifactError(f"invalid archive root name: {root!r}")
+    if not _ROOT_NAME.match(name):
+        raise ArtifactError(f"invalid artifact name: {name!r}")
+    project.require_all(required)
     tmp = temp_file(Path(out_dir), ".tar")
     try:
         with tmp.open("wb") as fh:
-            files = write_tar(src, fh, root, excludes)
-        path, sha = publish(tmp, Path(out_dir), root, ".tar")
+            files = write_tar(project, fh)
+        path, sha = publish(tmp, Path(out_dir), name, ".tar")
     finally:
         tmp.unlink(missing_ok=True)
-    commit, dirty = git_commit(src)
-    artifact = Artifact(path, sha, read_version(src), commit, dirty, files, root)
+    commit, dirty = git_commit(project.root, project.include)
+    artifact = Artifact(path, sha, read_version(project, version_file), commit, dirty, files)
     write_manifest(artifact)
     return artifact
+
+
+def app_artifact(spec: AppSpec, out_dir: Path) -> Artifact:
+    """The artifact of an app: its project, checked against the files the app names."""
+    project = spec.project
+    return build_source_artifact(
+        project,
+        out_dir,
+        name=spec.name,
+        required=spec.required_files(project),
+        version_file=spec.version_file or "VERSION",
+    )
 
 
 def write_manifest(artifact: Artifact) -> None:
@@ -279,6 +241,7 @@ def load_artifact(path: Path) -> Artifact:
     path = Path(path)
     data = json.loads(manifest_path(path).read_text(encoding="utf-8"))
     data["path"] = path
+    data.pop("root", None)  # manifests written before the project became the release root
     artifact = Artifact(**data)
     actual = sha256_file(path)
     if actual != artifact.sha256:

@@ -8,8 +8,8 @@
     acme_email = "ops@example.com"
 
     [stages.prod.app]
-    source = "app"
-    asgi = "app.main:app"
+    source = "."                   # the project root: it becomes the release root on the host
+    asgi = "svc.api:app"           # requirements/pyproject.toml/alembic.ini: relative to it
     env = { ENVIRONMENT = "production" }
     secrets_from_env = ["SECRET_KEY"]   # read from the local environment, never from the file
     secrets_file = ".secrets/prod.env"  # or a local KEY=VALUE file (keep it out of git)
@@ -33,8 +33,9 @@ STAGE_KEYS = {
     "stack",
 }  # fmt: skip
 APP_KEYS = {
-    "name", "source", "asgi", "requirements", "health_path", "workers", "env", "migrations",
-    "max_body_size", "network", "secrets_from_env", "secrets_file",
+    "name", "source", "include", "asgi", "requirements", "version_file", "health_path",
+    "workers", "env", "migrations", "max_body_size", "network", "secrets_from_env",
+    "secrets_file",
 }  # fmt: skip
 PATH_KEYS = ("ssh_key", "acme_ca", "acme_root", "outputs")
 

@@ -1,9 +1,12 @@
-"""Platform packages built from the app source, reproducibly (same input -> same bytes and hash).
+"""Platform packages built from the app's project, reproducibly (same input -> same bytes, hash).
 
-- Cloud Run: a docker build context tar holding ``Dockerfile`` (templates/Dockerfile) and ``app/``;
+Each holds exactly the project's shipped entries (``deployer.project``, the same as the release
+artifact) at its root, plus:
+- Cloud Run: ``Dockerfile`` (templates/Dockerfile), a docker build context;
   ``docker build - < cloudrun-<sha16>.tar`` builds the image.
-- App Service: a zip holding ``app/``, ``requirements.txt`` (copied from app/) and ``startup.sh``
-  (templates/appservice-startup.sh), run with ``WEBSITE_RUN_FROM_PACKAGE``.
+- App Service: ``requirements.txt`` (a copy of the project's requirements file, unless that is
+  already ``requirements.txt`` at the root) and ``startup.sh`` (templates/appservice-startup.sh),
+  run with ``WEBSITE_RUN_FROM_PACKAGE``.
 
 Entries are stored uncompressed so that hashes never depend on the local zlib build.
 """
@@ -15,15 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deployer.artifact import (
-    DEFAULT_EXCLUDES,
     Artifact,
     ArtifactError,
     build_source_artifact,
-    iter_source_files,
     publish,
     temp_file,
     write_tar,
 )
+from deployer.project import Project, dependencies
 from deployer.steps.render import BUILTIN as TEMPLATES
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -48,21 +50,27 @@ def _template(templates: Path, name: str) -> bytes:
     return path.read_bytes()
 
 
-def _requirements(src: Path) -> bytes:
-    path = src / "requirements.txt"
-    if not path.is_file():
-        raise ArtifactError(f"{path} not found: the package needs pinned requirements")
-    return path.read_bytes()
+def requirements_file(project: Project, requirements: str | None) -> str:
+    """The project's requirements file (the platform images install one); checked shipped."""
+    deps = dependencies(project, requirements)
+    if deps.kind != "requirements":
+        raise ArtifactError(
+            f"platform packages install a requirements file; the project declares {deps.kind} "
+            f"dependencies ({', '.join(deps.files)}): export one and pass --requirements"
+        )
+    return deps.files[0]
 
 
-def build_cloudrun_context(src: Path, out_dir: Path, templates: Path = TEMPLATES) -> Package:
-    """Write ``cloudrun-<sha16>.tar``: a docker build context (Dockerfile + app source)."""
-    _requirements(src)
+def build_cloudrun_context(
+    project: Project, out_dir: Path, templates: Path = TEMPLATES, requirements: str | None = None
+) -> Package:
+    """Write ``cloudrun-<sha16>.tar``: a docker build context (Dockerfile + the project)."""
+    requirements_file(project, requirements)
     extra = {"Dockerfile": (_template(templates, "Dockerfile"), 0o644)}
     tmp = temp_file(out_dir, ".tar")
     try:
         with tmp.open("wb") as fh:
-            write_tar(src, fh, "app", DEFAULT_EXCLUDES, extra)
+            write_tar(project, fh, extra)
         path, sha = publish(tmp, out_dir, "cloudrun", ".tar")
     finally:
         tmp.unlink(missing_ok=True)
@@ -77,12 +85,12 @@ def _zip_entry(name: str, mode: int) -> zipfile.ZipInfo:
     return info
 
 
-def _zip_source(zf: zipfile.ZipFile, src: Path, root: str) -> None:
-    for rel in iter_source_files(src):
-        full = src / rel
+def _zip_source(zf: zipfile.ZipFile, project: Project) -> None:
+    for rel in project.entries:
+        full = project.root / rel
         if full.is_symlink():
             raise ArtifactError(f"symlinks cannot go into the App Service zip: {rel}")
-        name = f"{root}/{rel.as_posix()}"
+        name = rel.as_posix()
         if full.is_dir():
             zf.writestr(_zip_entry(name + "/", 0o40755), b"")
             continue
@@ -90,19 +98,23 @@ def _zip_source(zf: zipfile.ZipFile, src: Path, root: str) -> None:
         zf.writestr(_zip_entry(name, mode), full.read_bytes())
 
 
-def build_appservice_zip(src: Path, out_dir: Path, templates: Path = TEMPLATES) -> Package:
-    """Write ``appservice-<sha16>.zip``: app source, requirements.txt and startup.sh."""
-    top = {
-        "requirements.txt": (_requirements(src), 0o100644),
-        "startup.sh": (_template(templates, "appservice-startup.sh"), 0o100755),
-    }
+def build_appservice_zip(
+    project: Project, out_dir: Path, templates: Path = TEMPLATES, requirements: str | None = None
+) -> Package:
+    """Write ``appservice-<sha16>.zip``: the project, requirements.txt and startup.sh."""
+    req = requirements_file(project, requirements)
+    top = {"startup.sh": (_template(templates, "appservice-startup.sh"), 0o100755)}
+    if req != "requirements.txt":
+        top["requirements.txt"] = ((project.root / req).read_bytes(), 0o100644)
+    clash = sorted(set(top) & project.files)
+    if clash:
+        raise ArtifactError(f"the project has its own {', '.join(clash)}: deployer writes it")
     tmp = temp_file(out_dir, ".zip")
     try:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
             for name, (data, mode) in sorted(top.items()):
                 zf.writestr(_zip_entry(name, mode), data)
-            zf.writestr(_zip_entry("app/", 0o40755), b"")
-            _zip_source(zf, src, "app")
+            _zip_source(zf, project)
         path, sha = publish(tmp, out_dir, "appservice", ".zip")
     finally:
         tmp.unlink(missing_ok=True)
@@ -113,20 +125,24 @@ KINDS = ("source", "cloudrun", "appservice")
 
 
 def build_all(
-    src: Path, out_dir: Path, kinds: tuple[str, ...] = KINDS, templates: Path = TEMPLATES
+    project: Project,
+    out_dir: Path,
+    kinds: tuple[str, ...] = KINDS,
+    templates: Path = TEMPLATES,
+    requirements: str | None = None,
 ) -> dict[str, Artifact | Package]:
     """Build the requested artifacts; keys are the kinds."""
-    src, out_dir = Path(src), Path(out_dir)
-    if not src.is_dir():
-        raise ArtifactError(f"source directory not found: {src}")
+    out_dir = Path(out_dir)
     unknown = set(kinds) - set(KINDS)
     if unknown:
         raise ArtifactError(f"unknown package kind(s): {', '.join(sorted(unknown))}")
     built: dict[str, Artifact | Package] = {}
     if "source" in kinds:
-        built["source"] = build_source_artifact(src, out_dir, root="app")
+        deps = dependencies(project, requirements)
+        required = [(f"dependencies file ({deps.kind})", f) for f in deps.files]
+        built["source"] = build_source_artifact(project, out_dir, required=required)
     if "cloudrun" in kinds:
-        built["cloudrun"] = build_cloudrun_context(src, out_dir, templates)
+        built["cloudrun"] = build_cloudrun_context(project, out_dir, templates, requirements)
     if "appservice" in kinds:
-        built["appservice"] = build_appservice_zip(src, out_dir, templates)
+        built["appservice"] = build_appservice_zip(project, out_dir, templates, requirements)
     return built

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from deployer.project import Dependencies, Project, dependencies
 from deployer.release.layout import check_app
 
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
@@ -75,8 +76,10 @@ def check_host(value: str) -> str:
 
 
 def check_rel_path(value: str) -> str:
-    """A relative POSIX path inside the release: no '..', no absolute path, plain characters."""
-    if not REL_PATH.fullmatch(value) or ".." in value.split("/") or "//" in value:
+    """A relative POSIX path inside the project: no '..', no absolute path, plain characters."""
+    if value.startswith("/") or ".." in value.split("/"):
+        raise ValueError(f"{value} is outside the project (paths are relative to its root)")
+    if not REL_PATH.fullmatch(value) or "//" in value:
         raise ValueError(f"not a safe relative path: {value!r}")
     return value
 
@@ -122,17 +125,24 @@ class Frozen(BaseModel):
 
 
 class AppSpec(Frozen):
-    """What to run: any ASGI app with its requirements, health path and settings."""
+    """What to run: any ASGI app of a project, with its dependencies, health path and settings.
+
+    ``source`` is the project root (it becomes the release root on the host); ``include``
+    optionally narrows what ships to some of its top-level entries; every other path is
+    relative to the root and must be a file the artifact holds (``deployer.project``).
+    """
 
     name: str = "app"
-    source: Path = Path("app")
+    source: Path = Path(".")
+    include: tuple[str, ...] = ()
     asgi: str = "app.main:app"
-    requirements: str = "app/requirements.txt"
+    requirements: str | None = None  # None: pyproject.toml (+ uv.lock) or requirements.txt
+    version_file: str | None = None  # None: VERSION, when the project ships one
     health_path: str = "/health"
     workers: int = Field(2, ge=1, le=64)
     env: dict[str, str] = Field(default_factory=dict)
     secrets: dict[str, SecretStr] = Field(default_factory=dict)
-    migrations: str | None = None  # alembic ini, relative to the release directory
+    migrations: str | None = None  # alembic ini, relative to the project root
     max_body_size: str = "10m"
     # "local": the unit may only talk to localhost (best isolation); "any": outbound allowed
     # (e.g. a managed database); "auto": local unless a DATABASE_URL secret is set.
@@ -143,6 +153,32 @@ class AppSpec(Frozen):
         if self.network == "auto":
             return "DATABASE_URL" not in self.secrets
         return self.network == "local"
+
+    @property
+    def project(self) -> Project:
+        return Project(self.source, self.include)
+
+    def dependencies(self, project: Project | None = None) -> Dependencies:
+        return dependencies(project or self.project, self.requirements)
+
+    def required_files(self, project: Project | None = None) -> list[tuple[str, str]]:
+        """The files the app names (what, project path); each must be in the artifact."""
+        deps = self.dependencies(project)
+        out = [(f"dependencies file ({deps.kind})", f) for f in deps.files]
+        if self.migrations:
+            out.append(("migrations config", self.migrations))
+        if self.version_file:
+            out.append(("version file", self.version_file))
+        return out
+
+    def gunicorn_config(self, project: Project | None = None) -> str | None:
+        """The project's gunicorn.conf.py: at its root, else beside the ASGI module's package."""
+        project = project or self.project
+        package = self.asgi.split(".")[0].split(":")[0]
+        for rel in ("gunicorn.conf.py", f"{package}/gunicorn.conf.py"):
+            if project.has(rel):
+                return rel
+        return None
 
     @field_validator("name")
     @classmethod
@@ -156,10 +192,18 @@ class AppSpec(Frozen):
             raise ValueError(f"invalid ASGI path {v!r}: expected module.path:attribute")
         return v
 
-    @field_validator("requirements", "migrations")
+    @field_validator("requirements", "migrations", "version_file")
     @classmethod
     def _rel(cls, v: str | None) -> str | None:
         return None if v is None else check_rel_path(v)
+
+    @field_validator("include")
+    @classmethod
+    def _include(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for name in v:
+            if "/" in check_rel_path(name):
+                raise ValueError(f"include names top-level entries of the project: {name!r}")
+        return v
 
     @field_validator("health_path")
     @classmethod

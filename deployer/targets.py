@@ -133,16 +133,3 @@ def for_stage(stage: str, config_file: Path | None = None, source: Path | None =
     """The Target of a deployer.toml stage (secrets unresolved: release commands send none)."""
     app = {"source": str(source)} if source else None
     return assemble(None, stage=stage, config_file=config_file, app=app, secrets=False)
-
-
-def check_source(t: Target) -> None:
-    """The app source and its requirements file must exist locally."""
-    src = t.app.source
-    if not src.is_dir():
-        raise TargetError(f"app source directory not found: {src}")
-    req = src.resolve().parent / t.app.requirements
-    if not req.is_file():
-        raise TargetError(
-            f"requirements file {t.app.requirements} not found (paths are relative to the "
-            f"directory containing {src.resolve().name}/)"
-        )

@@ -13,6 +13,14 @@ import typer
 
 from deployer.cli.common import Code, build_artifact, fail, guard
 
+# The sample app in this repository's project: only app/ ships (deployer.toml says the same).
+SAMPLE_APP = {
+    "include": ["app"],
+    "requirements": "app/requirements.txt",
+    "migrations": "app/alembic.ini",
+    "version_file": "app/VERSION",
+}
+
 
 def execute(t, *, dry_run: bool, trust_new_host: bool, as_json: bool, show_diffs: bool):
     """Connect, converge, print; return (exit code, results, context)."""
@@ -73,9 +81,15 @@ def bootstrap(
     staging: bool = typer.Option(False, "--staging", help="Use Let's Encrypt staging."),
     email: str = typer.Option(None, help="ACME account e-mail."),
     app_name: str = typer.Option(None, "--app-name", help="App (and system user) name."),
-    source: Path = typer.Option(None, help="App source directory (default ./app)."),
+    source: Path = typer.Option(None, help="Project root: it becomes the release root."),
+    include: list[str] = typer.Option(
+        None, "--include", help="Ship only this top-level entry of the project (repeatable)."
+    ),
     asgi: str = typer.Option(None, help="ASGI path, e.g. app.main:app."),
-    requirements: str = typer.Option(None, help="Requirements file, relative path."),
+    requirements: str = typer.Option(
+        None, help="Requirements file in the project (default: pyproject.toml, uv.lock or "
+        "requirements.txt at its root)."
+    ),
     health_path: str = typer.Option(None, help="Health path (default /health)."),
     workers: int = typer.Option(None, help="gunicorn workers."),
     env: list[str] = typer.Option(None, "--env", "-e", help="Setting KEY=VALUE."),
@@ -83,7 +97,10 @@ def bootstrap(
         None, "--secret", help="Secret NAME read from the local environment."
     ),
     secrets_file: Path = typer.Option(None, help="Local KEY=VALUE file of secrets."),
-    migrations: str = typer.Option(None, help="alembic.ini (relative) to run migrations."),
+    migrations: str = typer.Option(None, help="alembic.ini in the project: run migrations."),
+    version_file: str = typer.Option(
+        None, "--version-file", help="VERSION file in the project (default: VERSION)."
+    ),
     no_firewall: bool = typer.Option(False, "--no-firewall", help="Leave the firewall."),
     trust_new_host: bool = typer.Option(
         False, "--trust-new-host", help="Accept and record an unknown host key."
@@ -107,18 +124,19 @@ def bootstrap(
     app_fields: dict[str, Any] = {
         "name": app_name,
         "source": str(source) if source else None,
+        "include": include or None,
         "asgi": asgi,
         "requirements": requirements,
         "health_path": health_path,
         "workers": workers,
         "migrations": migrations,
+        "version_file": version_file,
         "env": targets.parse_env(env or []) or None,
     }
     if secret or secrets_file:
         app_fields["secrets"] = config.resolve_secrets(list(secret or []), secrets_file)
     t = targets.assemble(host, stage=stage, config_file=config_file, stack=stack,
                          outputs=outputs, sandbox=sandbox, cli=cli, app=app_fields)  # fmt: skip
-    targets.check_source(t)
     code, _, _ = execute(
         t, dry_run=dry_run, trust_new_host=trust_new_host, as_json=as_json, show_diffs=diff
     )
@@ -147,8 +165,8 @@ def quickstart(
         None,
         sandbox=name,
         app={
-            "source": str(repo / "app"),
-            "migrations": "app/alembic.ini",
+            **SAMPLE_APP,
+            "source": str(repo),
             "env": {"ENVIRONMENT": "production"},
             "secrets": quickstart_secrets(name),
         },

@@ -35,7 +35,7 @@ class Code(IntEnum):
 # its error, so the guard only looks at loaded modules and never imports Fabric to classify.
 ERRORS = (
     ("deployer.target", "TargetError", Code.INPUT, "invalid input"),
-    ("deployer.artifact", "ArtifactError", Code.INPUT, "invalid input"),
+    ("deployer.project", "ProjectError", Code.INPUT, "invalid input"),  # ArtifactError too
     ("deployer.remote", "RemoteError", Code.CONNECT, "connection failed"),
     ("deployer.sandbox.errors", "SandboxError", Code.CONNECT, "sandbox error"),
     ("deployer.release.lock", "LockHeld", Code.REFUSED, "refused"),
@@ -79,9 +79,8 @@ ARTIFACTS = Path("~/.cache/deployer/artifacts")
 
 
 def build_artifact(t):  # (Target) -> Artifact
-    """Check the target's app source and build (or reuse) its content-addressed artifact."""
-    from deployer.artifact import build_source_artifact
-    from deployer.targets import check_source
+    """Build (or reuse) the content-addressed artifact of the target's project, checking every
+    file the app names is in it (``ProjectError`` naming the file, before any connection)."""
+    from deployer.artifact import app_artifact
 
-    check_source(t)
-    return build_source_artifact(t.app.source, ARTIFACTS.expanduser())
+    return app_artifact(t.app, ARTIFACTS.expanduser())

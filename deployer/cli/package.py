@@ -11,7 +11,13 @@ from deployer.cli.common import guard
 
 @guard
 def package(
-    src: Path = typer.Option(Path("app"), "--src", help="App source directory."),
+    src: Path = typer.Option(Path("."), "--src", help="Project root (the release root)."),
+    include: list[str] = typer.Option(
+        [], "--include", help="Ship only this top-level entry of the project (repeatable)."
+    ),
+    requirements: str = typer.Option(
+        None, "--requirements", help="Requirements file in the project (default: detected)."
+    ),
     out: Path = typer.Option(Path("dist"), "--out", help="Output directory."),
     only: list[str] = typer.Option(
         [], "--only", help="Build only this kind: source, cloudrun or appservice (repeatable)."
@@ -27,9 +33,11 @@ def package(
 
     from deployer.artifact import ArtifactError
     from deployer.package import KINDS, TEMPLATES, build_all
+    from deployer.project import Project
 
     try:
-        built = build_all(src, out, tuple(only) or KINDS, templates or TEMPLATES)
+        project = Project(src, tuple(include))
+        built = build_all(project, out, tuple(only) or KINDS, templates or TEMPLATES, requirements)
     except OSError as exc:  # an unreadable source or unwritable --out is bad input too
         raise ArtifactError(str(exc)) from exc
     if as_json:

@@ -93,7 +93,7 @@ def run_release(
 @guard
 def deploy(
     stage: str = STAGE_ARG,
-    source: Path = typer.Option(None, help="App source directory (default: the stage's)."),
+    source: Path = typer.Option(None, help="Project root (default: the stage's)."),
     message: str = typer.Option("", "--message", "-m", help="Why (kept in lock and audit)."),
     keep: int = typer.Option(5, help="Release directories to keep (>= 2)."),
     config_file: Path = CONFIG_OPT,

@@ -1,5 +1,5 @@
 """Install one release on a host: upload the artifact, unpack it into releases/<id>/, build its
-own venv (pip with a wheel cache kept on the host), write release.env, mark it installed.
+own venv (uv, with its cache kept on the host), write release.env, mark it installed.
 
 A release directory is complete only once ``.installed`` exists; incomplete ones left by an
 interrupted run are removed before the next install. Nothing here switches traffic.
@@ -12,12 +12,14 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from deployer.release.layout import Layout
+from deployer.release.uv import UV, ensure_uv
 
 if TYPE_CHECKING:
     from deployer.artifact import Artifact
+    from deployer.project import Dependencies
     from deployer.remote import Remote
 
-PIP_CACHE = "/var/cache/deployer/pip"
+UV_CACHE = "/var/cache/deployer/uv"
 PORTS = (8001, 8002)
 
 
@@ -30,45 +32,48 @@ def release_env(port: int, workers: int) -> str:
     return f"PORT={int(port)}\nWEB_CONCURRENCY={int(workers)}\n"
 
 
-def venv_script(rel: PurePosixPath, requirements: str, clone_from: PurePosixPath | None) -> str:
-    """Build rel/venv: a fresh venv + pip install (wheel cache on the host), or, when the release
-    in *clone_from* has a venv built from byte-identical requirements, a copy of that venv with
-    its own paths rewritten (seconds saved per deploy; each release still runs from its own path).
-    """
+def uv_env() -> str:
+    """Shell lines giving uv its settings: the host's cache, the system Python (never a
+    downloaded one), the host's trust store, and the package proxy pip is configured with
+    (``/etc/pip.conf``, the one place hosts keep it), if any."""
+    return "\n".join(
+        [
+            f"export UV_CACHE_DIR={UV_CACHE} UV_PYTHON_DOWNLOADS=never UV_NATIVE_TLS=1",
+            "export UV_NO_PROGRESS=1 UV_COMPILE_BYTECODE=1",
+            "proxy=$(sed -n 's/^proxy *= *//p' /etc/pip.conf 2>/dev/null | head -n 1)",
+            '[ -z "$proxy" ] || export HTTPS_PROXY="$proxy" HTTP_PROXY="$proxy"',
+        ]
+    )
+
+
+def venv_script(rel: PurePosixPath, deps: Dependencies) -> str:
+    """Build rel/venv with uv from the dependencies the project declares: a requirements file,
+    its pyproject.toml (the project installed non-editable), or exactly its uv.lock. The
+    host's uv cache keeps a rebuild of the same set free of downloads."""
     q = shlex.quote
-    venv, req = rel / "venv", rel / requirements
-    build = (
-        f"python3 -m venv {q(str(venv))} && PIP_CACHE_DIR={PIP_CACHE} {q(str(venv / 'bin/pip'))} "
-        "install --disable-pip-version-check --root-user-action=ignore --no-input -q "
-        f"-r {q(str(req))}"
-    )
-    if clone_from is None:
-        return build
-    old = clone_from / "venv"
-    # Release paths come from validated ids: no sed metacharacters in them.
-    clone = (
-        f"cp -a {q(str(old))} {q(str(venv))} && grep -rlF {q(str(old))} {q(str(venv / 'bin'))} "
-        f"{q(str(venv / 'pyvenv.cfg'))} | xargs -r sed -i 's#{old}#{venv}#g'"
-    )
-    same = (
-        f"[ -x {q(str(old / 'bin/python'))} ] && "
-        f"cmp -s {q(str(clone_from / requirements))} {q(str(req))}"
-    )
-    return f"if {same}; then {clone}; else {build}; fi"
+    venv, python = rel / "venv", rel / "venv/bin/python"
+    create = f'{UV} venv -q --python "$(command -v python3)" {q(str(venv))}'
+    if deps.kind == "locked":
+        return (
+            f"{create} && cd {q(str(rel))} && UV_PROJECT_ENVIRONMENT={q(str(venv))} "
+            f"{UV} sync -q --locked --no-dev --no-editable && cd /"
+        )
+    if deps.kind == "pyproject":
+        return f"{create} && {UV} pip install -q --python {q(str(python))} {q(str(rel))}"
+    req = rel / deps.files[0]
+    return f"{create} && {UV} pip install -q --python {q(str(python))} -r {q(str(req))}"
 
 
 def install_script(
     layout: Layout,
     release_id: str,
     sha256: str,
-    requirements: str,
+    deps: Dependencies,
     env_text: str,
-    clone_from: str | None = None,
 ) -> str:
     """Shell script (run as root, artifact tar on stdin) that installs one release."""
     q = shlex.quote
     rel = PurePosixPath(layout.release(release_id))
-    old = PurePosixPath(layout.release(clone_from)) if clone_from else None
     return "\n".join(
         [
             "set -eu",
@@ -77,7 +82,8 @@ def install_script(
             f'[ -f "$d.installed" ] || rm -rf "$d"; done',
             f"mkdir -p {q(str(rel))}",
             f"tar -x --no-same-owner --no-same-permissions -f - -C {q(str(rel))}",
-            venv_script(rel, requirements, old),
+            uv_env(),
+            venv_script(rel, deps),
             f"printf '%s' {q(env_text)} > {q(str(rel))}/release.env",
             f"printf '%s\\n' {q(sha256)} > {q(str(rel))}/.artifact-sha256",
             f"chmod -R go-w {q(str(rel))}",
@@ -94,12 +100,10 @@ def install_release(
     *,
     port: int,
     workers: int,
-    requirements: str,
-    clone_from: str | None = None,
+    deps: Dependencies,
 ) -> None:
-    """Upload *artifact* and install it as *release_id* (slot *port*); *clone_from* names an
-    installed release whose venv may be copied when the requirements are identical."""
-    script = install_script(
-        layout, release_id, artifact.sha256, requirements, release_env(port, workers), clone_from
-    )
+    """Upload *artifact* and install it as *release_id* (slot *port*), uv first if the host
+    lacks it."""
+    ensure_uv(remote)
+    script = install_script(layout, release_id, artifact.sha256, deps, release_env(port, workers))
     remote.sh(script, stdin=artifact.path.read_bytes(), what=f"install release {release_id}")

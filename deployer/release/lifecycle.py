@@ -215,8 +215,6 @@ class Run:
 
     def phase_install(self) -> str:
         spec = self.target.app
-        serving = self.state.ledger.current()
-        clone_from = serving.id if serving and serving.id in self.state.release_dirs else None
         install.install_release(
             self.remote,
             self.layout,
@@ -224,8 +222,7 @@ class Run:
             self.release_id,
             port=self.port,
             workers=spec.workers,
-            requirements=spec.requirements,
-            clone_from=clone_from,
+            deps=spec.dependencies(),
         )
         return str(self.layout.release(self.release_id))
 

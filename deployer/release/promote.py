@@ -83,7 +83,6 @@ def source_artifact(remote: Remote, target: Target, release: Release, out_dir: P
         sha256=release.sha256,
         version=release.version or None,
         commit=release.commit or None,
-        root="app",
     )
 
 

@@ -107,7 +107,7 @@ class Release(Step):
             ctx.release_id,
             port=ctx.port,
             workers=ctx.target.app.workers,
-            requirements=ctx.target.app.requirements,
+            deps=ctx.target.app.dependencies(),
         )
         return ""
 

@@ -19,14 +19,6 @@ def unit_path(app: str) -> str:
     return f"/etc/systemd/system/{app}@.service"
 
 
-def gunicorn_config(target: Target) -> str | None:
-    """The app's own gunicorn.conf.py (relative to the release), if its source has one."""
-    src = target.app.source
-    if (src / "gunicorn.conf.py").is_file():
-        return f"{src.resolve().name}/gunicorn.conf.py"
-    return None
-
-
 def unit_file(target: Target) -> FileSpec:
     app = target.app.name
     content = render(
@@ -37,7 +29,7 @@ def unit_file(target: Target) -> FileSpec:
         env_file=f"/srv/{app}/shared/.env",
         data_dir=f"/srv/{app}/shared/data",
         asgi=target.app.asgi,
-        gunicorn_config=gunicorn_config(target),
+        gunicorn_config=target.app.gunicorn_config(),
         ip_policy=LOCAL_ONLY if target.app.local_network_only else (),
     )
     return FileSpec(unit_path(app), content)

@@ -58,20 +58,26 @@ _SNAPSHOT: list[Path] = []
 
 
 def sample_app_source() -> Path:
-    """A copy of the sample app taken once per session, so edits to app/ during a run (or a
-    new VERSION) cannot turn a "same artifact" re-run into a new release."""
+    """A project holding a copy of the sample app taken once per session, so edits to app/
+    during a run (or a new VERSION) cannot turn a "same artifact" re-run into a new release."""
     if not _SNAPSHOT:
         top = Path(tempfile.mkdtemp(prefix="deployer-e2e-app-"))
         atexit.register(shutil.rmtree, top, ignore_errors=True)
         dest = top / "app"
         shutil.copytree(REPO / "app", dest, ignore=shutil.ignore_patterns("__pycache__", "*.db"))
-        _SNAPSHOT.append(dest)
+        _SNAPSHOT.append(top)
     return _SNAPSHOT[0]
+
+
+# The sample app's layout: only app/ of its project ships; every path relative to the project.
+SAMPLE_LAYOUT = [
+    "--include", "app", "--requirements", "app/requirements.txt", "--version-file", "app/VERSION",
+]  # fmt: skip
 
 
 def sample_app_args(outputs: Path) -> list[str]:
     return [
-        "--outputs", str(outputs), "--source", str(sample_app_source()),
+        "--outputs", str(outputs), "--source", str(sample_app_source()), *SAMPLE_LAYOUT,
         "--secret", "SECRET_KEY", "--migrations", "app/alembic.ini",
         "--env", "ENVIRONMENT=production",
     ]  # fmt: skip

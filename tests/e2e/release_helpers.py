@@ -39,12 +39,13 @@ def downgrade() -> None:
 
 
 def make_version(root: Path, version: str, broken: str = "") -> Path:
-    """A copy of the sample app with app/VERSION = version; ``broken`` picks a defect:
-    'import' (import error), 'health' (/health answers 500), 'migration' (alembic fails);
-    'slow' is no defect: it boots 4 s late, so a deploy of it holds the lock that long."""
+    """A project holding a copy of the sample app with app/VERSION = version; ``broken`` picks a
+    defect: 'import' (import error), 'health' (/health answers 500), 'migration' (alembic
+    fails); 'slow' is no defect: it boots 4 s late, so a deploy of it holds the lock that long.
+    Returns the project root."""
     src = root / f"v{version}-{broken or 'ok'}" / "app"
     if src.exists():
-        return src
+        return src.parent
     shutil.copytree(REPO / "app", src, ignore=shutil.ignore_patterns("__pycache__", "*.db"))
     (src / "VERSION").write_text(version + "\n")
     if broken == "import":
@@ -61,7 +62,7 @@ def make_version(root: Path, version: str, broken: str = "") -> Path:
         main.write_text("import time\n\ntime.sleep(4)\n" + main.read_text())
     elif broken == "migration":
         (src / "migrations" / "versions" / "29990101_9999_fails.py").write_text(FAILING_MIGRATION)
-    return src
+    return src.parent
 
 
 @dataclass
@@ -119,6 +120,9 @@ def write_config(tmp: Path, stages: dict[str, Host], source: Path) -> Path:
             "",
             f"[stages.{name}.app]",
             f'source = "{source}"',
+            'include = ["app"]',
+            'requirements = "app/requirements.txt"',
+            'version_file = "app/VERSION"',
             'migrations = "app/alembic.ini"',
             'env = { ENVIRONMENT = "production" }',
             'secrets_from_env = ["SECRET_KEY"]',

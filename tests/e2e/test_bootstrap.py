@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from bootstrap_helpers import (
+    SAMPLE_LAYOUT,
     SECRET,
     bootstrap_json,
     cert_serial,
@@ -236,7 +237,7 @@ def test_ssh_config_alias_and_cli_flags_describe_the_same_host(
         "bootstrap", "sandbox-alias", "--domain", out["domain"],
         "--host-key", out["ssh_host_key"], "--acme-server", out["acme_server"],
         "--secret", "SECRET_KEY", "--migrations", "app/alembic.ini",
-        "--source", str(sample_app_source()),
+        "--source", str(sample_app_source()), *SAMPLE_LAYOUT,
         "--env", "ENVIRONMENT=production", "--dry-run", "--json",
         env={"HOME": str(home)},
     )  # fmt: skip
@@ -252,6 +253,8 @@ HOSTILE = [
     ["--health-path", "/../../etc/passwd"],
     ["--requirements", "../../etc/shadow"],
     ["--migrations", "app/../../alembic.ini"],
+    ["--requirements", "app/nope.txt"],  # not in the project
+    ["--include", "app", "--requirements", "requirements.txt"],  # not in what ships
     ["--app-name", "app;reboot"],
     ["--asgi", "app.main:app;id"],
     ["--env", "ENVIRONMENT=prod\nEVIL=1"],

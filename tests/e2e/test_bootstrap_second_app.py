@@ -24,7 +24,7 @@ outputs = "{outputs}"
 
 [stages.hello.app]
 name = "hello"
-source = "{HELLO / "hello"}"
+source = "{HELLO}"
 asgi = "hello.api:application"
 requirements = "hello/requirements.txt"
 health_path = "/healthz"

@@ -12,10 +12,16 @@ import pytest
 
 from deployer.artifact import (
     FIXED_MTIME,
+    Artifact,
     ArtifactError,
-    build_source_artifact,
     load_artifact,
 )
+from deployer.artifact import build_source_artifact as build_project_artifact
+from deployer.project import Project, ProjectError
+
+
+def build_source_artifact(src: Path, out: Path) -> Artifact:  # the sample layout: ship app/
+    return build_project_artifact(Project(src.parent, ("app",)), out, version_file="app/VERSION")
 
 
 def make_source(root: Path) -> Path:
@@ -193,5 +199,5 @@ def test_symlink_inside_the_source_is_kept(tmp_path: Path) -> None:
 
 
 def test_missing_source_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ArtifactError, match="not found"):
+    with pytest.raises(ProjectError, match="not found"):
         build_source_artifact(tmp_path / "nope", tmp_path / "out")

@@ -22,7 +22,10 @@ import pytest
 from typer.testing import CliRunner
 
 from deployer.cli import app as cli
-from deployer.package import TEMPLATES, build_appservice_zip, build_cloudrun_context
+from deployer.package import TEMPLATES, Package
+from deployer.package import build_appservice_zip as build_zip
+from deployer.package import build_cloudrun_context as build_context
+from deployer.project import Project
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app"
@@ -42,8 +45,25 @@ def make_source(root: Path) -> Path:
     return src
 
 
+SAMPLE = ["--include", "app", "--requirements", "app/requirements.txt"]
+
+
+def sample(src: Path) -> Project:
+    """The sample layout: the project holds app/ (with its requirements); only app/ ships."""
+    return Project(src.parent, ("app",))
+
+
+def build_cloudrun_context(src: Path, out: Path) -> Package:
+    return build_context(sample(src), out, requirements="app/requirements.txt")
+
+
+def build_appservice_zip(src: Path, out: Path) -> Package:
+    return build_zip(sample(src), out, requirements="app/requirements.txt")
+
+
 def package(src: Path, out: Path) -> dict:
-    result = runner.invoke(cli, ["package", "--src", str(src), "--out", str(out), "--json"])
+    argv = ["package", "--src", str(src.parent), *SAMPLE, "--out", str(out), "--json"]
+    result = runner.invoke(cli, argv)
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
 
@@ -72,8 +92,10 @@ def test_one_changed_byte_changes_every_hash(tmp_path: Path) -> None:
 def test_package_only_and_errors(tmp_path: Path) -> None:
     src = make_source(tmp_path)
     only = runner.invoke(
-        cli, ["package", "--src", str(src), "--out", str(tmp_path / "o"), "--only", "cloudrun"]
-    )
+        cli,
+        ["package", "--src", str(src.parent), *SAMPLE, "--out", str(tmp_path / "o"),
+         "--only", "cloudrun"],
+    )  # fmt: skip
     assert only.exit_code == 0
     assert only.output.split()[0] == "cloudrun"
     assert [p.name[:9] for p in (tmp_path / "o").iterdir()] == ["cloudrun-"]

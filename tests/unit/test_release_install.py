@@ -1,57 +1,55 @@
-"""The venv builder of a release install, run for real on this machine (no host needed)."""
+"""The venv builder of a release install: uv, from what the project declares."""
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path, PurePosixPath
+import shlex
+from pathlib import PurePosixPath
 
-from deployer.release.install import venv_script
+from deployer.project import Dependencies
+from deployer.release.install import install_script, uv_env, venv_script
+from deployer.release.layout import Layout
+from deployer.release.uv import UV
+
+REL = PurePosixPath("/srv/svc/releases/20261202T000000-0123456789abcdef")
 
 
-def build(rel: Path, clone_from: Path | None) -> None:
-    script = venv_script(
-        PurePosixPath(rel), "requirements.txt", PurePosixPath(clone_from) if clone_from else None
+def commands(script: str) -> list[list[str]]:
+    return [shlex.split(part) for part in script.split(" && ")]
+
+
+def test_a_requirements_file_is_installed_into_the_release_venv() -> None:
+    create, install = commands(venv_script(REL, Dependencies("requirements", ("req/base.txt",))))
+    assert create[:3] == [UV, "venv", "-q"] and create[-1] == f"{REL}/venv"
+    assert install == [
+        UV, "pip", "install", "-q", "--python", f"{REL}/venv/bin/python", "-r",
+        f"{REL}/req/base.txt",
+    ]  # fmt: skip
+
+
+def test_a_pyproject_is_installed_non_editable() -> None:
+    _, install = commands(venv_script(REL, Dependencies("pyproject", ("pyproject.toml",))))
+    assert install[:3] == [UV, "pip", "install"] and install[-1] == str(REL)
+    assert "-e" not in install and "--editable" not in install
+
+
+def test_a_lock_installs_exactly_the_locked_set() -> None:
+    script = venv_script(REL, Dependencies("locked", ("pyproject.toml", "uv.lock")))
+    sync = next(c for c in commands(script) if "sync" in c)
+    assert sync[0] == f"UV_PROJECT_ENVIRONMENT={REL}/venv"
+    assert {"--locked", "--no-dev", "--no-editable"} <= set(sync)
+    assert f"cd {REL}" in script
+
+
+def test_uv_uses_the_hosts_cache_python_trust_store_and_pip_proxy() -> None:
+    env = uv_env()
+    for setting in ("UV_CACHE_DIR=/var/cache/deployer/uv", "UV_PYTHON_DOWNLOADS=never",
+                    "UV_NATIVE_TLS=1", "UV_COMPILE_BYTECODE=1"):  # fmt: skip
+        assert setting in env
+    assert "/etc/pip.conf" in env and "HTTPS_PROXY" in env
+    script = install_script(
+        Layout("svc"), REL.name, "0" * 64, Dependencies("requirements", ("r.txt",)), "PORT=1\n"
     )
-    subprocess.run(["sh", "-c", script], check=True, capture_output=True, timeout=300)
-
-
-def prefix(rel: Path) -> str:
-    done = subprocess.run(
-        [rel / "venv/bin/python", "-c", "import sys; print(sys.prefix)"],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    return done.stdout.strip()
-
-
-def release(tmp: Path, name: str, requirements: str) -> Path:
-    rel = tmp / name
-    rel.mkdir()
-    (rel / "requirements.txt").write_text(requirements)
-    return rel
-
-
-def test_identical_requirements_clone_the_venv_into_its_own_path(tmp_path: Path) -> None:
-    old = release(tmp_path, "r1", "# none\n")
-    build(old, None)
-    (old / "venv/marker").write_text("built once")
-    new = release(tmp_path, "r2", "# none\n")
-    build(new, old)
-    assert (new / "venv/marker").exists()  # copied, not rebuilt
-    assert prefix(new) == str(new / "venv")
-    for path in [new / "venv/pyvenv.cfg", *(new / "venv/bin").iterdir()]:
-        if path.is_file() and not path.is_symlink():
-            assert str(old) not in path.read_text(errors="replace"), path
-    assert (new / "venv/bin/pip").read_text().startswith(f"#!{new}/venv/bin/python")
-
-
-def test_changed_requirements_build_a_fresh_venv(tmp_path: Path) -> None:
-    old = release(tmp_path, "r1", "# none\n")
-    build(old, None)
-    (old / "venv/marker").write_text("built once")
-    new = release(tmp_path, "r2", "# changed\n")
-    build(new, old)
-    assert not (new / "venv/marker").exists()
-    assert prefix(new) == str(new / "venv")
+    assert script.index(env) < script.index(f"{UV} venv")
 
 
 def test_stop_waits_for_the_graceful_exit_unless_told_not_to() -> None:

@@ -14,6 +14,8 @@ from deployer.steps.base import Context, FileSpec, file_changes
 from deployer.target import build_target
 
 REPO = Path(__file__).resolve().parents[2]
+# The sample app's project: this repository, shipping only app/.
+SAMPLE = {"source": str(REPO), "include": ["app"], "requirements": "app/requirements.txt"}
 SHA = "ab" * 32
 RID = new_release_id(SHA, datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
 
@@ -35,7 +37,7 @@ class NoRemote:
 
 def target(**over):
     data = {"host": "203.0.113.10", "domain": "api.example.com", "acme_server":
-            "https://acme.test/dir", "app": {"source": str(REPO / "app")}}
+            "https://acme.test/dir", "app": {**SAMPLE}}
     data.update(over)
     return build_target(data)
 
@@ -92,7 +94,7 @@ def check_all(t, output: str, artifact=None) -> dict[str, list[str]]:
 
 
 def test_converged_host_needs_no_change() -> None:
-    t = target(app={"source": str(REPO / "app"), "migrations": "app/alembic.ini"})
+    t = target(app={**SAMPLE, "migrations": "app/alembic.ini"})
     changes = check_all(t, converged_output(t))
     assert changes == {name: [] for name in changes}
 
@@ -115,7 +117,7 @@ def test_new_artifact_installs_a_release_on_the_other_port() -> None:
 def test_changed_setting_restarts_the_instance() -> None:
     t = target()
     output = converged_output(t)
-    t2 = target(app={"source": str(REPO / "app"), "env": {"LOG_LEVEL": "debug"}})
+    t2 = target(app={**SAMPLE, "env": {"LOG_LEVEL": "debug"}})
     changes = check_all(t2, output)
     assert changes["env file"] == ["update /srv/app/shared/.env"]
     ctx = Context(target=t2, remote=NoRemote(), facts=facts.parse_facts(output),
@@ -156,7 +158,7 @@ def test_facts_script_quotes_and_parses() -> None:
 
 
 def test_commands_are_argv_lists_without_secrets() -> None:
-    t = target(app={"source": str(REPO / "app"), "migrations": "app/alembic.ini",
+    t = target(app={**SAMPLE, "migrations": "app/alembic.ini",
                     "secrets": {"SECRET_KEY": "topsecret-value"}})
     argv = app.migrate_argv(t, "/srv/app/releases/" + RID)
     assert "topsecret-value" not in " ".join(argv)
@@ -195,7 +197,7 @@ def test_dry_run_check_of_converged_host_runs_nothing_privileged() -> None:
 def test_new_worker_count_rewrites_release_env_and_restarts() -> None:
     t = target()
     output = converged_output(t)
-    t3 = target(app={"source": str(REPO / "app"), "workers": 3})
+    t3 = target(app={**SAMPLE, "workers": 3})
     ctx = Context(target=t3, remote=NoRemote(), facts=facts.parse_facts(output),
                   artifact=FakeArtifact(), dry_run=True)
     assert [c.summary for c in app.Release().check(ctx)] == [
@@ -207,7 +209,7 @@ def test_new_worker_count_rewrites_release_env_and_restarts() -> None:
 def test_changed_env_plans_a_restart_even_in_dry_run() -> None:
     t = target()
     output = converged_output(t)
-    t2 = target(app={"source": str(REPO / "app"), "env": {"LOG_LEVEL": "debug"}})
+    t2 = target(app={**SAMPLE, "env": {"LOG_LEVEL": "debug"}})
     ctx = Context(target=t2, remote=NoRemote(), facts=facts.parse_facts(output),
                   artifact=FakeArtifact(), dry_run=True)
     for step in plan.bootstrap_steps()[:6]:

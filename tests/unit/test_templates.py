@@ -10,11 +10,13 @@ from deployer.steps.app import env_content, env_escape
 from deployer.target import build_target
 
 REPO = Path(__file__).resolve().parents[2]
+# The sample app's project: this repository, shipping only app/.
+SAMPLE = {"source": str(REPO), "include": ["app"], "requirements": "app/requirements.txt"}
 
 
 def target(**app):
     return build_target(
-        {"host": "203.0.113.10", "domain": "api.example.com", "app": {"source": str(REPO / "app"),
+        {"host": "203.0.113.10", "domain": "api.example.com", "app": {**SAMPLE,
                                                                       **app}}
     )
 
