@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pulumi.runtime.rpc import UNKNOWN as ENGINE_UNKNOWN  # how the engine sends "unknown"
 from pulumi_policy import (
     EnforcementLevel,
     PolicyResource,
@@ -25,8 +26,6 @@ from deployer.plan.engine import Resource
 from deployer.plan.policies import RULES, Rule
 from deployer.plan.values import UNKNOWN, clean
 from stacks.settings import Settings
-
-ENGINE_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
 
 
 def _plain(value: Any) -> Any:

@@ -16,7 +16,14 @@ def as_dict(stack: str, run: Run, violations: list[Violation]) -> dict[str, Any]
     return {
         "stack": stack,
         "resources": [
-            {"type": r.type, "name": r.name, "inputs": r.inputs, "protect": r.protect}
+            {
+                "type": r.type,
+                "name": r.name,
+                "urn": r.urn,
+                "inputs": r.inputs,
+                "protect": r.protect,
+                "dependencies": sorted(r.dependencies),
+            }
             for r in run.resources
         ],
         "outputs": run.shown_outputs(),

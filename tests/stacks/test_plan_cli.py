@@ -31,6 +31,9 @@ def test_every_example_stack_has_no_violations() -> None:
         assert len(document["resources"]) >= 8
         assert document["outputs"]["url"].startswith("https://")
         assert document["outputs"]["database_url"] == "(known after apply)"
+        urns = {r["urn"] for r in document["resources"]}
+        waits = [d for r in document["resources"] for d in r["dependencies"]]
+        assert waits and set(waits) <= urns  # every dependency is a resource of the plan
 
 
 def test_several_stacks_report_each_and_exit_with_the_worst(tmp_path: Path) -> None:
