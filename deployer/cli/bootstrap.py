@@ -24,16 +24,11 @@ SAMPLE_APP = {
 
 def execute(t, *, dry_run: bool, trust_new_host: bool, as_json: bool, show_diffs: bool):
     """Connect, converge, print; return (exit code, results, context)."""
-    import time
-
-    from rich.console import Console
-
     from deployer import report
     from deployer.remote import Remote, RemoteError
     from deployer.steps.plan import bootstrap as converge
 
-    console = Console(stderr=as_json)
-    start = time.monotonic()
+    console = report.console(stderr=as_json)
     artifact = build_artifact(t)
     if not as_json:
         console.print(
@@ -42,27 +37,30 @@ def execute(t, *, dry_run: bool, trust_new_host: bool, as_json: bool, show_diffs
             highlight=False,
         )
 
-    def show(result) -> None:
+    def show(result, depth: int = 0) -> None:
         if not as_json:
-            report.print_result(console, result, show_diffs=show_diffs or dry_run)
+            report.print_result(console, result, show_diffs=show_diffs or dry_run, depth=depth)
 
-    results, ctx, code = [], None, Code.OK
+    results, ctx, code, startup = [], None, Code.OK, None
     try:
         with Remote(t, trust_new_host=trust_new_host) as remote:
-            results, ctx = converge(remote, t, artifact, dry_run=dry_run, on_result=show)
+            startup = report.process_seconds()  # interpreter, imports, artifact, SSH connect
+            results, ctx = converge(remote, t, artifact, dry_run=dry_run, on_result=show,
+                                    on_part=lambda r: show(r, 1))  # fmt: skip
     except RemoteError as exc:
         console.print(f"[bold red]connection failed:[/] {exc}", highlight=False)
         code = Code.CONNECT
-    seconds = time.monotonic() - start
+    seconds = report.process_seconds()
     if code == Code.OK and any(r.status == "failed" for r in results):
         code = Code.FAILED
     if as_json:
         typer.echo(
             report.to_json(results, seconds, ok=code == Code.OK, exit_code=int(code), url=t.url,
-                           release=ctx.release_id if ctx else "", dry_run=dry_run)
+                           release=ctx.release_id if ctx else "", dry_run=dry_run,
+                           startup_seconds=round(startup or seconds, 3))
         )  # fmt: skip
     elif results:
-        report.print_summary(console, results, seconds)
+        report.print_summary(console, results, seconds, startup)
     return code, results, ctx
 
 

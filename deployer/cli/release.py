@@ -22,16 +22,6 @@ def _connect(t):  # -> Remote
     return Remote(t).connect()
 
 
-def _print_phase(console, result) -> None:
-    from rich.markup import escape
-
-    style = {"ok": "green", "failed": "bold red", "skipped": "dim"}.get(result.status, "")
-    line = f"[{style}]{result.status:>8}[/] {result.name:<8} {result.seconds:6.2f}s"
-    if result.detail and result.status != "failed":
-        line += "  " + escape(result.detail)
-    console.print(line, highlight=False, soft_wrap=True)
-
-
 def run_release(
     t,
     *,
@@ -41,21 +31,21 @@ def run_release(
     message: str = "",
     keep: int = 5,
     audit_as: str = "",
+    as_json: bool = False,
 ) -> Code:
-    """Run a deploy or rollback on target ``t`` with live phase output; return the exit code."""
-    import time
-
-    from rich.console import Console
+    """Run a deploy or rollback on target ``t`` with live phase output (or a JSON report at the
+    end); return the exit code."""
     from rich.markup import escape
 
+    from deployer import report
     from deployer.release.lifecycle import Run
     from deployer.release.lock import LockHeld
     from deployer.release.phases import GATED
 
-    console = Console()
+    console = report.console(stderr=as_json)
     what = f"artifact {artifact.sha256[:12]} ({artifact.version})" if artifact else "rollback"
-    console.print(f"[bold]{action}[/] {t.app.name} -> {t.stage} ({t.url})  {what}")
-    start = time.monotonic()
+    if not as_json:
+        console.print(f"[bold]{action}[/] {t.app.name} -> {t.stage} ({t.url})  {what}")
     with _connect(t) as remote:
         run = Run(
             remote,
@@ -66,28 +56,36 @@ def run_release(
             message=message,
             keep=keep,
             audit_as=audit_as,
-            report=lambda r: _print_phase(console, r),
+            report=None if as_json else lambda r: report.print_result(console, r),
         )
         outcome = run.execute()
-    seconds = time.monotonic() - start
-    if outcome.ok:
-        done = outcome.stopped or f"{run.release_id} is live"
-        console.print(f"[bold green]{escape(done)}[/] in {seconds:.2f}s", highlight=False)
-        return Code.OK
+    seconds = report.process_seconds()
     err = outcome.error
-    if isinstance(err.__cause__, LockHeld):
-        console.print(f"[bold red]refused:[/] {escape(err.message)}", highlight=False)
-        return Code.REFUSED
-    console.print(
-        f"[bold red]{action} failed in phase {err.phase}:[/] {escape(err.message)}", highlight=False
-    )
-    if err.tail:
+    lines: list[str] = []
+    if err is None:
+        code, lines = Code.OK, [outcome.stopped or f"{run.release_id} is live"]
+    elif isinstance(err.__cause__, LockHeld):
+        code, lines = Code.REFUSED, [f"refused: {err.message}"]
+    else:
+        code, lines = Code.FAILED, [f"{action} failed in phase {err.unit}: {err.message}"]
+        if err.unit in GATED and err.unit != "lock":
+            lines.append(f"release {run.release_id} marked bad; the previous release keeps serving")
+        elif err.unit not in GATED:
+            lines.append(f"traffic is on release {run.release_id}; finish by hand or re-run")
+    if as_json:
+        typer.echo(report.to_json(
+            outcome.results, seconds, ok=code == Code.OK, exit_code=int(code), action=action,
+            release=run.release_id, url=t.url, noop=run.noop, message=lines,
+            error=err.message if err else "", tail=err.tail if err else "",
+        ))  # fmt: skip
+        return code
+    style = "bold green" if code == Code.OK else "bold red"
+    console.print(f"[{style}]{escape(lines[0])}[/] in {seconds:.2f}s", highlight=False)
+    if err is not None and err.tail:
         console.print(escape(err.tail), style="red", highlight=False)
-    if err.phase in GATED and err.phase != "lock":
-        console.print(f"release {run.release_id} marked bad; the previous release keeps serving")
-    elif err.phase not in GATED:
-        console.print(f"traffic is on release {run.release_id}; finish by hand or re-run")
-    return Code.FAILED
+    for line in lines[1:]:
+        console.print(escape(line), highlight=False)
+    return code
 
 
 @guard
@@ -97,6 +95,7 @@ def deploy(
     message: str = typer.Option("", "--message", "-m", help="Why (kept in lock and audit)."),
     keep: int = typer.Option(5, help="Release directories to keep (>= 2)."),
     config_file: Path = CONFIG_OPT,
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON report."),
 ) -> None:
     """Ship the app source to STAGE: health-gated switch, previous release kept on failure."""
     from deployer.targets import for_stage
@@ -105,7 +104,10 @@ def deploy(
         raise fail(Code.INPUT, "invalid input: --keep must be at least 2")
     t = for_stage(stage, config_file, source)
     artifact = build_artifact(t)
-    raise typer.Exit(run_release(t, action="deploy", artifact=artifact, message=message, keep=keep))
+    code = run_release(
+        t, action="deploy", artifact=artifact, message=message, keep=keep, as_json=as_json
+    )
+    raise typer.Exit(code)
 
 
 @guard
@@ -114,6 +116,7 @@ def rollback(
     release: str = typer.Argument("", help="Release id (default: the previous good one)."),
     message: str = typer.Option("", "--message", "-m", help="Why (kept in lock and audit)."),
     config_file: Path = CONFIG_OPT,
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON report."),
 ) -> None:
     """Switch STAGE back to a previous good release (health-gated, no downtime)."""
     from deployer.release.layout import check_release_id
@@ -125,7 +128,10 @@ def rollback(
         except ValueError as exc:
             raise fail(Code.INPUT, f"invalid input: {exc}") from None
     t = for_stage(stage, config_file)
-    raise typer.Exit(run_release(t, action="rollback", rollback_to=release, message=message))
+    code = run_release(
+        t, action="rollback", rollback_to=release, message=message, as_json=as_json
+    )
+    raise typer.Exit(code)
 
 
 @guard

@@ -21,21 +21,15 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
+from deployer import engine
+from deployer.engine import Change, Done, Outcome, Result, Stop, UnitError
 from deployer.release import install, ledger, switch
 from deployer.release.audit import AuditEntry
 from deployer.release.layout import Layout, new_release_id
 from deployer.release.lock import LockInfo, now_iso, release_script, whoami
-from deployer.release.phases import (
-    DEPLOY_PHASES,
-    ROLLBACK_PHASES,
-    Outcome,
-    PhaseError,
-    PhaseResult,
-    Stop,
-    run_phases,
-)
+from deployer.release.phases import DEPLOY_PHASES, GATED, ROLLBACK_PHASES
 from deployer.release.state import (
     HostState,
     acquire_lock,
@@ -51,6 +45,67 @@ if TYPE_CHECKING:
     from deployer.target import Target
 
 DRAIN_TIMEOUT = 30  # seconds to wait for old nginx workers to finish their requests
+
+
+@dataclass(frozen=True)
+class ReleaseChange(Change):
+    """What a phase changed on the host, for one release (``kind`` names the phase's act)."""
+
+    release_id: str
+
+    @property
+    def summary(self) -> str:
+        return f"{self.verb} {self.release_id}"
+
+    verb: ClassVar[str] = ""
+
+
+@dataclass(frozen=True)
+class Uploaded(ReleaseChange):
+    kind: ClassVar[str] = "artifact"
+    verb: ClassVar[str] = "uploaded the artifact of"
+
+
+@dataclass(frozen=True)
+class Installed(ReleaseChange):
+    kind: ClassVar[str] = "release"
+    verb: ClassVar[str] = "installed"
+
+
+@dataclass(frozen=True)
+class Migrated(ReleaseChange):
+    kind: ClassVar[str] = "migrations"
+    verb: ClassVar[str] = "migrated the database for"
+
+
+@dataclass(frozen=True)
+class Started(ReleaseChange):
+    kind: ClassVar[str] = "unit"
+    verb: ClassVar[str] = "started"
+
+
+@dataclass(frozen=True)
+class Switched(ReleaseChange):
+    kind: ClassVar[str] = "traffic"
+    verb: ClassVar[str] = "traffic to"
+
+
+@dataclass(frozen=True)
+class Stopped(ReleaseChange):
+    kind: ClassVar[str] = "unit"
+    verb: ClassVar[str] = "stopped the instance of"
+
+
+@dataclass(frozen=True)
+class Recorded(ReleaseChange):
+    kind: ClassVar[str] = "ledger"
+    verb: ClassVar[str] = "recorded as current:"
+
+
+@dataclass(frozen=True)
+class Removed(ReleaseChange):
+    kind: ClassVar[str] = "release"
+    verb: ClassVar[str] = "removed"
 
 
 def artifacts_dir(layout: Layout) -> str:
@@ -107,8 +162,10 @@ class Run:
     message: str = ""
     keep: int = ledger.DEFAULT_KEEP
     who: str = field(default_factory=whoami)
-    report: Callable[[PhaseResult], None] | None = None
+    report: Callable[[Result], None] | None = None
     audit_as: str = ""  # e.g. "promote": how the audit log names this deploy
+    bootstrap: bool = False  # a first release may be deployed (nothing serves yet)
+    before_switch: Callable[[], str] | None = None  # e.g. wait for nginx to be installed
 
     layout: Layout = field(init=False)
     info: LockInfo = field(init=False)
@@ -136,10 +193,19 @@ class Run:
         return DEPLOY_PHASES if self.action == "deploy" else ROLLBACK_PHASES
 
     def execute(self) -> Outcome:
-        phases = [(name, getattr(self, f"phase_{name}")) for name in self.phase_names]
-        outcome = run_phases(phases, on_failure=self.undo, report=self.report)
-        if not outcome.ok and outcome.failed_phase != "lock":
-            self._audit("failed", f"{outcome.failed_phase}: {outcome.error.message}"[:500])
+        units = [
+            engine.Unit(
+                name,
+                getattr(self, f"phase_{name}"),
+                undo=getattr(self, f"undo_{name}", None),
+                gated=name in GATED,
+                always=name == "unlock",
+            )
+            for name in self.phase_names
+        ]
+        outcome = engine.run(units, report=self.report)
+        if outcome.error is not None and outcome.failed_unit != "lock":
+            self._audit("failed", f"{outcome.failed_unit}: {outcome.error.message}"[:500])
         return outcome
 
     def _entry(self, result: str, detail: str = "") -> AuditEntry:
@@ -166,12 +232,13 @@ class Run:
     def _plan_deploy(self, cur: ledger.Release | None) -> str:
         art = self.artifact
         assert art is not None
-        if self.state.serving_port is None:
-            raise PhaseError("nothing is serving on this host yet: run `deployer bootstrap` first")
-        if cur is not None and cur.sha256 == art.sha256 and self.state.current_link == cur.id:
-            self.noop, self.release_id, self.release = True, cur.id, cur
+        if self.state.serving_port is None and not self.bootstrap:
+            raise UnitError("nothing is serving on this host yet: run `deployer bootstrap` first")
+        same = already_current(self.state, art.sha256)
+        if same is not None:
+            self.noop, self.release_id, self.release = True, same.id, same
             self._audit("ok", "artifact already current")
-            raise Stop(f"artifact {art.sha256[:12]} is already current (release {cur.id}): no-op")
+            raise Stop(f"artifact {art.sha256[:12]} is already current (release {same.id}): no-op")
         self.release_id = new_release_id(art.sha256)
         self.release = ledger.Release(
             id=self.release_id,
@@ -186,22 +253,14 @@ class Run:
         return f"held; new release {self.release_id} on port {self.port}"
 
     def _plan_rollback(self, cur: ledger.Release | None) -> str:
-        led = self.state.ledger
-        target = led.get(self.rollback_to) if self.rollback_to else led.rollback_target()
-        if target is None:
-            wanted = self.rollback_to or "previous good release"
-            raise PhaseError(f"no {wanted} to roll back to (see `deployer releases`)")
-        if target.status == "bad":
-            raise PhaseError(f"release {target.id} is marked bad; refusing to roll back to it")
+        target = rollback_target(self.state, self.rollback_to)
         if cur is not None and target.id == cur.id:
             self.noop, self.release_id, self.release = True, cur.id, cur
             raise Stop(f"release {cur.id} is already current: no-op")
-        if target.id not in self.state.release_dirs:
-            raise PhaseError(f"release directory of {target.id} is gone (retention)")
         self.release_id, self.release = target.id, target
         return f"held; rolling back to {target.id} ({target.version}) on port {self.port}"
 
-    def phase_upload(self) -> str:
+    def phase_upload(self) -> Done | str:
         art = self.artifact
         assert art is not None
         path = artifact_path(self.layout, art.sha256)
@@ -211,9 +270,9 @@ class Run:
             return "already on the host"
         self.remote.sh(f"mkdir -p -m 0750 -- {q(artifacts_dir(self.layout))}")
         self.remote.write_file(path, art.path.read_bytes(), mode="0640")
-        return f"{art.path.stat().st_size // 1024} KiB"
+        return Done([Uploaded(self.release_id)], f"{art.path.stat().st_size // 1024} KiB")
 
-    def phase_install(self) -> str:
+    def phase_install(self) -> Done:
         spec = self.target.app
         install.install_release(
             self.remote,
@@ -224,19 +283,15 @@ class Run:
             workers=spec.workers,
             deps=spec.dependencies(),
         )
-        return str(self.layout.release(self.release_id))
+        return Done([Installed(self.release_id)], str(self.layout.release(self.release_id)))
 
-    def phase_migrate(self) -> str:
+    def phase_migrate(self) -> Done | str:
         if not self.target.app.migrations:
             return "no migrations configured"
-        from deployer.steps.app import migrate_argv
+        migrate(self.remote, self.target, self.release_id)
+        return Done([Migrated(self.release_id)], "alembic upgrade head")
 
-        rel = str(self.layout.release(self.release_id))
-        self.remote.run(migrate_argv(self.target, rel), sudo=True, what="migrations")
-        self.remote.run(["touch", f"{rel}/.migrated"], sudo=True)
-        return "alembic upgrade head"
-
-    def phase_start(self) -> str:
+    def phase_start(self) -> Done:
         env = ""
         if self.action == "rollback":  # an existing release dir: give it the free slot
             env = install.release_env(self.port, self.target.app.workers)
@@ -248,7 +303,7 @@ class Run:
         switch.start_instance(
             self.remote, self.layout, self.release_id, restart=True, env=env, reload=False
         )
-        return new_unit
+        return Done([Started(self.release_id)], new_unit)
 
     def phase_health(self) -> str:
         body = switch.wait_healthy(
@@ -256,24 +311,27 @@ class Run:
         )
         return body.strip()[:120]
 
-    def phase_switch(self) -> str:
+    def phase_switch(self) -> Done:
+        waited = self.before_switch() if self.before_switch else ""
         self.switched = True  # from here on, undo puts the old upstream back
         out = switch.switch_upstream(
             self.remote, self.target.app.name, self.port, before=nginx_workers_script()
         )  # the workers listed before the reload are the old ones, to drain
         self.workers_before = [int(p) for p in out.split() if p.isdigit()]
-        return f"nginx -> 127.0.0.1:{self.port}"
+        detail = "; ".join(d for d in (f"nginx -> 127.0.0.1:{self.port}", waited) if d)
+        return Done([Switched(self.release_id)], detail)
 
-    def phase_drain(self) -> str:
+    def phase_drain(self) -> Done:
         # Once the old workers are gone no request can reach the old instance any more: then
         # let it finish stopping on its own. Same round trip: the daemon reload that enabling
         # the new unit skipped runs meanwhile.
         wait = wait_gone_script(self.workers_before)
         before = f"systemctl daemon-reload & r=$!; {wait}; wait $r"
         switch.stop_instances(self.remote, self.old_units, wait=False, before=before)
-        return f"stopped {', '.join(self.old_units) or 'nothing'}"
+        stopped = [Stopped(u.split("@", 1)[1].removesuffix(".service")) for u in self.old_units]
+        return Done(list(stopped), f"stopped {', '.join(self.old_units) or 'nothing'}")
 
-    def phase_record(self) -> str:
+    def phase_record(self) -> Done:
         led = self.state.ledger  # read under the lock we still hold
         rel = self.release
         assert rel is not None
@@ -289,9 +347,9 @@ class Run:
         )
         self.recorded = led
         self.unlocked = self._last_before_unlock("record")
-        return f"{rel.id} current"
+        return Done([Recorded(rel.id)], f"{rel.id} current")
 
-    def phase_cleanup(self) -> str:
+    def phase_cleanup(self) -> Done:
         recorded = self.recorded
         dirs = {*self.state.release_dirs, self.release_id}
         doomed = ledger.retention(list(dirs), recorded, self.keep)
@@ -305,7 +363,8 @@ class Run:
             self.remote.sh(prune, what="remove old releases")
             write_ledger(self.remote, self.layout, led, then=self._unlock_after("cleanup"))
         self.unlocked = self._last_before_unlock("cleanup")
-        return f"removed {len(doomed)}; {len(present)} kept (keep={self.keep})"
+        detail = f"removed {len(doomed)}; {len(present)} kept (keep={self.keep})"
+        return Done([Removed(r) for r in doomed], detail)
 
     def phase_unlock(self) -> str:
         if self.unlocked:
@@ -326,27 +385,85 @@ class Run:
         release = release_script(self.layout.lock_dir, self.info.token)
         return f"{script}; {release}" if script else release
 
-    # -- failure ---------------------------------------------------------------------------------
-    def undo(self, err: PhaseError) -> None:
-        """Keep the previous release serving: upstream back, new instance stopped, marked bad."""
-        if err.phase not in {"upload", "install", "migrate", "start", "health", "switch"}:
-            return  # lock: nothing of ours to undo; after the switch: the new release serves
-        if self.switched and self.old_port is not None:
-            switch.switch_upstream(self.remote, self.target.app.name, self.old_port)
-        if self.started:
-            switch.stop_instances(self.remote, [self.layout.unit(self.release_id)])
-        self._mark_bad(f"{err.phase}: {err.message}"[:300])
+    # -- undo (newest first, after a failure up to the switch: see ``deployer.engine``) ----------
+    def undo_switch(self, _err: UnitError) -> str:
+        if not self.switched or self.old_port is None:
+            return ""
+        switch.switch_upstream(self.remote, self.target.app.name, self.old_port)
+        return f"nginx back to 127.0.0.1:{self.old_port}"
 
-    def _mark_bad(self, note: str) -> None:
+    def undo_start(self, _err: UnitError) -> str:
+        if not self.started:
+            return ""
+        switch.stop_instances(self.remote, [self.layout.unit(self.release_id)])
+        return f"stopped {self.layout.unit(self.release_id)}"
+
+    def undo_lock(self, err: UnitError) -> str:
+        """The release this run planned is marked bad (so rollback never picks it)."""
+        if err.unit == "lock" or self.release is None:
+            return ""
+        return self._mark_bad(f"{err.unit}: {err.message}"[:300])
+
+    def _mark_bad(self, note: str) -> str:
         rel = self.release
-        if rel is None:
-            return
-        led = read_state(self.remote, self.layout).ledger
-        existing = led.get(rel.id)
-        if existing is not None and existing.status == "current":
-            return
-        led = led.add(replace(existing or rel, status="bad", note=note))
+        assert rel is not None
+        led = marked_bad(read_state(self.remote, self.layout).ledger, rel, note)
+        if led is None:
+            return ""
         write_ledger(self.remote, self.layout, led)
+        return f"marked {rel.id} bad"
+
+
+# -- decisions: pure functions of the host's release state ---------------------------------------
+def already_current(state: HostState, sha256: str) -> ledger.Release | None:
+    """The current release when it runs this artifact and ``current`` names it (deploying it
+    again is a no-op); None when a deploy must happen."""
+    cur = state.ledger.current()
+    if cur is not None and cur.sha256 == sha256 and state.current_link == cur.id:
+        return cur
+    return None
+
+
+def rollback_target(state: HostState, release_id: str = "") -> ledger.Release:
+    """The release a rollback goes to (*release_id*, or the previous good one); refused with a
+    UnitError when there is none, it is marked bad, or its directory is gone."""
+    led = state.ledger
+    target = led.get(release_id) if release_id else led.rollback_target()
+    if target is None:
+        wanted = release_id or "previous good release"
+        raise UnitError(f"no {wanted} to roll back to (see `deployer releases`)")
+    if target.status == "bad":
+        raise UnitError(f"release {target.id} is marked bad; refusing to roll back to it")
+    if target.id not in state.release_dirs and target != led.current():
+        raise UnitError(f"release directory of {target.id} is gone (retention)")
+    return target
+
+
+def marked_bad(led: ledger.Ledger, release: ledger.Release, note: str) -> ledger.Ledger | None:
+    """The ledger with *release* marked bad (added if it is new); None if it is serving."""
+    existing = led.get(release.id)
+    if existing is not None and existing.status == "current":
+        return None
+    return led.add(replace(existing or release, status="bad", note=note))
+
+
+def migrate_argv(target: Target, release_dir: str) -> list[str]:
+    """alembic upgrade head as the app user with the app's environment (secrets stay in files)."""
+    app = target.app.name
+    return [
+        "systemd-run", "--quiet", "--wait", "--pipe", "--collect",
+        "--uid", app, "--gid", app,
+        "-p", f"EnvironmentFile=/srv/{app}/shared/.env",
+        "-p", f"WorkingDirectory={release_dir}",
+        f"{release_dir}/venv/bin/alembic", "-c", str(target.app.migrations), "upgrade", "head",
+    ]  # fmt: skip
+
+
+def migrate(remote: Remote, target: Target, release_id: str) -> None:
+    """Run a release's migrations, then mark it migrated."""
+    rel = str(Layout(target.app.name).release(release_id))
+    remote.run(migrate_argv(target, rel), sudo=True, what="migrations")
+    remote.run(["touch", f"{rel}/.migrated"], sudo=True)
 
 
 def fetch_artifact(remote: Remote, layout: Layout, sha256: str, out_dir: Path) -> Path:
@@ -355,7 +472,7 @@ def fetch_artifact(remote: Remote, layout: Layout, sha256: str, out_dir: Path) -
     res = remote.sh(f"base64 -w0 -- {shlex.quote(path)}", what="read artifact")
     data = base64.b64decode(res.stdout.strip())
     if hashlib.sha256(data).hexdigest() != sha256:
-        raise PhaseError(f"artifact on the source host does not match {sha256[:12]}")
+        raise UnitError(f"artifact on the source host does not match {sha256[:12]}")
     out_dir.mkdir(parents=True, exist_ok=True)
     local = out_dir / f"{layout.app}-{sha256[:16]}.tar"
     local.write_bytes(data)

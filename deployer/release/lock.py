@@ -65,15 +65,40 @@ class LockHeld(RuntimeError):
         self.holder = holder
 
 
+# The SSH session a script runs in: its nearest ancestor named sshd*, as "PID STARTTIME" (empty
+# when there is none). A lock whose holder's session is gone (the connection was cut) is stale.
+SESSION = (
+    "session() { p=$$; while [ \"$p\" -gt 1 ] 2>/dev/null; do "
+    'case "$(cat /proc/$p/comm 2>/dev/null)" in sshd*) '
+    "echo \"$p $(sed 's/.*) //' /proc/$p/stat | cut -d' ' -f20)\"; return;; esac; "
+    "p=$(sed 's/.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' -f2); done; }; "
+    "alive() { [ -z \"$1\" ] || [ \"$(sed 's/.*) //' /proc/$1/stat 2>/dev/null "
+    "| cut -d' ' -f20)\" = \"$2\" ]; }; "
+)
+
+
 def acquire_script(lock_dir: PurePosixPath, info: LockInfo) -> str:
-    """Shell script: take the lock (print 'acquired') or print the holder and exit 75."""
+    """Shell script: take the lock (print 'acquired') or print the holder and exit 75.
+
+    A lock left by a holder whose SSH session is gone (a cut connection) is taken over once:
+    renamed aside (one rename wins), checked to still be that stale lock, removed."""
     lock = shlex.quote(str(lock_dir))
     record = shlex.quote(info.to_json())
-    return (
-        f"umask 077; mkdir -p -- {shlex.quote(str(lock_dir.parent))} && "
-        f"if mkdir -- {lock} 2>/dev/null; then "
+    take = (
+        f"mkdir -- {lock} 2>/dev/null && {{ session > {lock}/session; "
         f"printf '%s\\n' {record} > {lock}/info.tmp && mv -f {lock}/info.tmp {lock}/info.json"
-        f" && echo acquired; "
+        f" && echo acquired; }}"
+    )
+    stale = (
+        f"read -r sp ss < {lock}/session 2>/dev/null; "
+        f'if [ -n "$sp" ] && ! alive "$sp" "$ss" && mv -T {lock} {lock}.stale.$$ 2>/dev/null; '
+        f'then if [ "$(cat {lock}.stale.$$/session)" = "$sp $ss" ]; '
+        f"then rm -rf -- {lock}.stale.$$; else mv -T {lock}.stale.$$ {lock}; fi; fi"
+    )
+    return (
+        f"umask 077; {SESSION}mkdir -p -- {shlex.quote(str(lock_dir.parent))} && "
+        f"if {take}; then :; "
+        f"elif {stale}; {take}; then :; "
         f"else i=0; while [ ! -s {lock}/info.json ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1));"
         f" done; cat {lock}/info.json 2>/dev/null; exit {HELD_EXIT}; fi"
     )

@@ -1,13 +1,20 @@
-"""The app: .env from settings and secrets, the release install, and its migrations."""
+"""The app: .env from settings and secrets, and its release (through the deploy lifecycle)."""
 
 from __future__ import annotations
 
-import shlex
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
-from deployer.release import install
-from deployer.release.layout import Layout, new_release_id
-from deployer.steps.base import Change, Context, FileSpec, Step, file_changes, write_files
+from deployer.engine import Change, Done, Result
+from deployer.release.lifecycle import Run, migrate
+from deployer.release.state import HostState, parse_state
+from deployer.steps.base import Context, FileSpec, Step, file_changes, write_files
+from deployer.steps.facts import Facts
 from deployer.target import Target
+
+if TYPE_CHECKING:
+    from deployer.artifact import Artifact
 
 
 def env_escape(value: str) -> str:
@@ -38,106 +45,115 @@ class EnvFile(Step):
 
     name = "env file"
 
+    def files(self, ctx: Context) -> list[FileSpec]:
+        return [env_file(ctx.target)]
+
     def check(self, ctx: Context) -> list[Change]:
-        changes = file_changes(ctx.facts, [env_file(ctx.target)])
-        ctx.restart = ctx.restart or bool(changes and ctx.facts.get("current"))
-        return changes
+        return list(file_changes(ctx.facts, self.files(ctx)))
 
     def apply(self, ctx: Context, changes: list[Change]) -> str:
-        write_files(ctx, [env_file(ctx.target)], changes)
+        write_files(ctx, self.files(ctx), changes)
         return ""
 
 
-def installed_releases(ctx: Context) -> dict[str, str]:
-    """Complete release dirs on the host: id -> artifact sha256."""
-    out = {}
-    for line in ctx.facts.lines("releases"):
-        parts = line.split()
-        if len(parts) == 3 and parts[2] == "ok":
-            out[parts[0]] = parts[1]
-    return out
+@dataclass(frozen=True)
+class DeployRelease(Change):
+    """Ship the artifact with the release lifecycle (lock → install → … → switch → record)."""
+
+    kind: ClassVar[str] = "release"
+    sha256: str
+    version: str = ""
+    first: bool = False  # nothing serves on this host yet
+
+    @property
+    def summary(self) -> str:
+        return f"deploy artifact {self.sha256[:12]} ({self.version or 'no version'})" + (
+            " as the first release" if self.first else ""
+        )
+
+
+@dataclass(frozen=True)
+class Migrate(Change):
+    """Run the serving release's migrations (configured after it was deployed)."""
+
+    kind: ClassVar[str] = "migrations"
+    release_id: str
+    config: str
+
+    @property
+    def summary(self) -> str:
+        return f"alembic upgrade head ({self.config}) for release {self.release_id}"
+
+
+def release_state(facts: Facts) -> HostState:
+    """The release state section of the facts (the same read the deploy lock does)."""
+    return parse_state(facts.raw.get("release_state", ""))
+
+
+def serving_release(facts: Facts) -> str:
+    """The release that serves now, when the ledger, ``current`` and nginx agree ('' if not)."""
+    state = release_state(facts)
+    cur = state.ledger.current()
+    port = facts.kv("current_env").get("PORT", "")
+    if cur is None or state.current_link != cur.id or not facts.get("current_installed"):
+        return ""
+    if state.serving_port is None or str(state.serving_port) != port:
+        return ""
+    return cur.id
+
+
+def release_changes(facts: Facts, target: Target, artifact: Artifact) -> list[Change]:
+    """Deploy unless the artifact is what serves; else migrations the serving release lacks."""
+    serving = serving_release(facts)
+    if not serving or facts.get("current_sha") != artifact.sha256:
+        first = release_state(facts).serving_port is None
+        return [DeployRelease(artifact.sha256, artifact.version or "", first=first)]
+    if target.app.migrations and not facts.get("current_migrated"):
+        return [Migrate(serving, str(target.app.migrations))]
+    return []
+
+
+def deploying(facts: Facts, target: Target, artifact: Artifact) -> bool:
+    return any(isinstance(c, DeployRelease) for c in release_changes(facts, target, artifact))
 
 
 class Release(Step):
-    """Upload the artifact and install it into releases/<id>/ with its own venv."""
+    """The app's release, through the same lifecycle as `deployer deploy`, under its lock."""
 
     name = "app release"
 
     def check(self, ctx: Context) -> list[Change]:
-        facts = ctx.facts
-        current = facts.get("current")
-        port = facts.kv("current_env").get("PORT")
-        ctx.port = int(port) if port and port.isdigit() else install.PORTS[0]
-        if current and facts.get("current_sha") == ctx.artifact.sha256 and facts.get(
-            "current_installed"
-        ):
-            ctx.release_id = current
-            self.reuse = True
-            workers = str(ctx.target.app.workers)
-            if facts.kv("current_env").get("WEB_CONCURRENCY") != workers:
-                ctx.restart = True
-                return [Change(f"set WEB_CONCURRENCY={workers} for release {current}")]
-            return []
-        ctx.old_release = current
-        ctx.new_release = True
-        ctx.port = install.other_port(int(port) if port and port.isdigit() else None)
-        reuse = [rid for rid, sha in installed_releases(ctx).items() if sha == ctx.artifact.sha256]
-        if reuse:
-            ctx.release_id = sorted(reuse)[-1]
-            self.reuse = True
-            return [Change(f"switch to installed release {ctx.release_id}")]
-        ctx.release_id = new_release_id(ctx.artifact.sha256)
-        self.reuse = False
-        short = ctx.artifact.sha256[:12]
-        return [Change(f"install release {ctx.release_id} (artifact {short}) on port {ctx.port}")]
+        return release_changes(ctx.facts, ctx.target, ctx.artifact)
 
-    def apply(self, ctx: Context, changes: list[Change]) -> str:
-        layout = Layout(ctx.app)
-        if self.reuse:
-            ctx.remote.sh(
-                f"printf '%s' {shlex.quote(install.release_env(ctx.port, ctx.target.app.workers))}"
-                f" > {shlex.quote(str(layout.release(ctx.release_id)))}/release.env",
-                what="set release port",
-            )
-            return ""
-        install.install_release(
-            ctx.remote,
-            layout,
-            ctx.artifact,
-            ctx.release_id,
-            port=ctx.port,
-            workers=ctx.target.app.workers,
-            deps=ctx.target.app.dependencies(),
-        )
-        return ""
+    def apply(self, ctx: Context, changes: list[Change]) -> Done:
+        for change in changes:
+            if isinstance(change, Migrate):
+                migrate(ctx.remote, ctx.target, change.release_id)
+                return Done(changes)
+        return deploy(ctx, changes)
 
 
-def migrate_argv(target: Target, release_dir: str) -> list[str]:
-    """alembic upgrade head as the app user with the app's environment (secrets stay in files)."""
-    app = target.app.name
-    return [
-        "systemd-run", "--quiet", "--wait", "--pipe", "--collect",
-        "--uid", app, "--gid", app,
-        "-p", f"EnvironmentFile=/srv/{app}/shared/.env",
-        "-p", f"WorkingDirectory={release_dir}",
-        f"{release_dir}/venv/bin/alembic", "-c", str(target.app.migrations), "upgrade", "head",
-    ]  # fmt: skip
+def deploy(ctx: Context, changes: list[Change]) -> Done:
+    parts: list[Result] = []
 
+    def part(result: Result) -> None:
+        parts.append(result)
+        ctx.show_part(result)
 
-class Migrations(Step):
-    """Database migrations of the serving release (once per release), when configured."""
+    def join() -> str:
+        start = time.monotonic()
+        done = ctx.join()
+        for result in done:
+            part(result)
+        return f"waited {time.monotonic() - start:.2f}s for the background work" if done else ""
 
-    name = "migrations"
-
-    def check(self, ctx: Context) -> list[Change]:
-        if not ctx.target.app.migrations:
-            return []
-        if not ctx.new_release and ctx.facts.get("current_migrated"):
-            return []
-        return [Change(f"alembic upgrade head ({ctx.target.app.migrations})")]
-
-    def apply(self, ctx: Context, changes: list[Change]) -> str:
-        rel = str(Layout(ctx.app).release(ctx.release_id))
-        ctx.remote.run(migrate_argv(ctx.target, rel), sudo=True, what="migrations")
-        ctx.remote.run(["touch", f"{rel}/.migrated"], sudo=True)
-        return ""
+    run = Run(
+        ctx.remote, ctx.target, artifact=ctx.artifact, message="bootstrap",
+        bootstrap=True, before_switch=join, report=part,
+    )  # fmt: skip
+    outcome = run.execute()
+    if outcome.error is not None:
+        outcome.error.parts = parts
+        raise outcome.error
+    ctx.release_id = run.release_id
+    return Done(changes, outcome.stopped or f"{run.release_id} is live", parts=parts)

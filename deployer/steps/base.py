@@ -1,23 +1,24 @@
-"""What every step shares: the run context, desired files, changes and results."""
+"""What every step shares: the run context, desired files, file changes, the Step base."""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import shlex
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, ClassVar, Literal
 
+from deployer.engine import Change, Result
 from deployer.steps.facts import Facts
 
 if TYPE_CHECKING:
     from deployer.artifact import Artifact
     from deployer.remote import Remote
     from deployer.target import Target
-
-Status = Literal["ok", "changed", "failed", "skipped"]
 
 
 @dataclass(frozen=True)
@@ -41,88 +42,105 @@ class FileSpec:
 
 
 @dataclass(frozen=True)
-class Change:
-    """One difference between the host and the desired state."""
+class WriteFile(Change):
+    """A managed file to create, rewrite, or fix the mode/owner of."""
 
-    summary: str
-    diff: str = ""
+    kind: ClassVar[str] = "file"
+    path: str
+    how: Literal["create", "update", "mode"] = "update"
+    diff: str = field(default="", compare=False)  # shown with --diff ("?": not fetched yet)
+
+    @property
+    def summary(self) -> str:
+        verb = {"create": "create", "update": "update", "mode": "fix mode/owner of"}[self.how]
+        return f"{verb} {self.path}"
 
 
 @dataclass
-class StepResult:
-    name: str
-    status: Status
-    seconds: float
-    changes: list[str] = field(default_factory=list)
-    diffs: list[str] = field(default_factory=list)
-    detail: str = ""
+class Background:
+    """Work running on another channel of the same connection (apt while the venv builds)."""
+
+    step: str
+    changes: list[Change]
+    future: Future[float]  # its own duration in seconds
 
 
 @dataclass
 class Context:
-    """Everything a step needs: target, connection, facts and decisions made by earlier steps."""
+    """Everything a step needs: target, connection, facts, and what earlier steps did."""
 
     target: Target
     remote: Remote
     facts: Facts
     artifact: Artifact
     dry_run: bool = False
-    release_id: str = ""  # the release that will be serving after this run
-    port: int = 8001
-    old_release: str = ""  # the release serving before (to stop), if replaced
-    new_release: bool = False
-    restart: bool = False  # the serving instance must restart (unit or env changed)
-    reload_nginx: bool = False
-    tls: bool = False  # a certificate exists for the domain (nginx serves HTTPS)
+    release_id: str = ""  # the release serving after this run (set by the app step)
     health: str = ""  # the health answer's body, once checked
     refresh: Callable[[], None] | None = None  # re-read facts (after waiting for the host)
-    parallel: bool = True  # let independent work overlap (apt vs. the app's venv)
-    background: list[tuple[str, Future]] = field(default_factory=list)
+    show: Callable[[Result], None] | None = None  # live output of a step's parts
+    background: list[Background] = field(default_factory=list)
+
+    def show_part(self, result: Result) -> None:
+        if self.show:
+            self.show(result)
 
     def refresh_facts(self) -> None:
         if self.refresh:
             self.refresh()
 
-    def in_background(self, what: str, script: str) -> None:
+    def in_background(self, step: str, changes: list[Change], script: str, what: str) -> None:
         """Run a root shell script on another channel of the same connection."""
+
+        def timed() -> float:
+            start = time.monotonic()
+            self.remote.sh(script, what=what)
+            return time.monotonic() - start
+
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deployer-bg")
-        self.background.append((what, pool.submit(self.remote.sh, script, what=what)))
+        self.background.append(Background(step, changes, pool.submit(timed)))
         pool.shutdown(wait=False)
 
-    def join(self) -> bool:
-        """Wait for background work; re-read facts if there was any. Raises its failure."""
+    def join(self) -> list[Result]:
+        """Wait for background work and re-read facts if there was any; one result per job
+        (its own time, not the wait). Raises the first job's failure."""
         jobs, self.background = self.background, []
-        for _what, future in jobs:
-            future.result()
+        results = [
+            Result(f"{job.step} (bg)", "changed", job.future.result(), job.changes,
+                   "ran in the background")
+            for job in jobs
+        ]  # fmt: skip
         if jobs:
             self.refresh_facts()
-        return bool(jobs)
+        return results
+
+    def settle(self) -> None:
+        """Never leave background work (apt) running when the run stops early."""
+        for job in self.background:
+            with contextlib.suppress(Exception):
+                job.future.result()
+        self.background = []
 
     @property
     def app(self) -> str:
         return self.target.app.name
 
-    @property
-    def root(self) -> str:
-        return f"/srv/{self.app}"
 
-
-def file_changes(facts: Facts, files: list[FileSpec]) -> list[Change]:
+def file_changes(facts: Facts, files: list[FileSpec]) -> list[WriteFile]:
     """Files whose content or ownership differs from the host (secrets show no diff)."""
     hashes, stats = facts.hashes, facts.stats
     changes = []
     for spec in files:
         have = hashes.get(spec.path)
         if have is None:
-            changes.append(Change(f"create {spec.path}", _diff("", spec, new=True)))
+            changes.append(WriteFile(spec.path, "create", _diff("", spec, new=True)))
         elif have != spec.sha256:
-            changes.append(Change(f"update {spec.path}", "" if spec.secret else "?"))
+            changes.append(WriteFile(spec.path, "update", "" if spec.secret else "?"))
         elif stats.get(spec.path, (spec.mode.lstrip("0"),))[:3] != (
             spec.mode.lstrip("0"),
             spec.owner,
             spec.group,
         ):
-            changes.append(Change(f"fix mode/owner of {spec.path}"))
+            changes.append(WriteFile(spec.path, "mode"))
     return changes
 
 
@@ -138,29 +156,27 @@ def _diff(old: str, spec: FileSpec, new: bool = False) -> str:
     return "".join(lines)
 
 
-def fill_diffs(ctx: Context, files: list[FileSpec], changes: list[Change]) -> list[Change]:
-    """For dry runs: fetch the current content of changed (non-secret) files to show diffs."""
-    wanted = {s.path: s for s in files if not s.secret}
-    need = [c for c in changes if c.diff == "?" and c.summary.split()[-1] in wanted]
-    if not need:
-        return changes
-    paths = [c.summary.split()[-1] for c in need]
-    script = "; ".join(f"echo @@{shlex.quote(p)}; cat {shlex.quote(p)}" for p in paths)
-    from deployer.steps.facts import parse_facts
+def diff_script(changes: list[Change]) -> str:
+    """Read-only script printing the current content of files whose diff is still to fetch."""
+    paths = [c.path for c in changes if isinstance(c, WriteFile) and c.diff == "?"]
+    return "; ".join(f"echo @@{shlex.quote(p)}; cat {shlex.quote(p)}" for p in paths)
 
-    current = parse_facts(ctx.remote.sh(script, what="read files").stdout).raw
-    out = []
+
+def with_diffs(changes: list[Change], current: dict[str, str], files: list[FileSpec]):
+    """The changes with their diffs filled in from *current* (path -> content on the host)."""
+    wanted = {s.path: s for s in files if not s.secret}
+    out: list[Change] = []
     for change in changes:
-        path = change.summary.split()[-1]
-        if change.diff == "?" and path in wanted:
-            change = Change(change.summary, _diff(current.get(path, ""), wanted[path]))
+        if isinstance(change, WriteFile) and change.diff == "?" and change.path in wanted:
+            spec = wanted[change.path]
+            change = replace(change, diff=_diff(current.get(change.path, ""), spec))
         out.append(change)
     return out
 
 
 def write_files(ctx: Context, files: list[FileSpec], changes: list[Change]) -> None:
     """Write the files named by *changes* (content or ownership)."""
-    changed = {c.summary.split()[-1] for c in changes}
+    changed = {c.path for c in changes if isinstance(c, WriteFile)}
     for spec in files:
         if spec.path in changed:
             ctx.remote.write_file(
@@ -169,15 +185,23 @@ def write_files(ctx: Context, files: list[FileSpec], changes: list[Change]) -> N
 
 
 class Step:
-    """A unit of convergence: ``check`` reads facts and lists changes; ``apply`` makes them."""
+    """A unit of convergence. ``check`` is a pure decision: facts (and the target) in, typed
+    changes out, never a command. ``apply`` makes exactly those changes and may return a
+    detail line. ``joins`` steps first wait for background work (and see fresh facts)."""
 
     name = "step"
-    detail = ""
-    skipped = False
+    joins = False
 
     def check(self, ctx: Context) -> list[Change]:
         raise NotImplementedError
 
-    def apply(self, ctx: Context, changes: list[Change]) -> str:
-        """Make the changes; return an optional detail line."""
+    def files(self, ctx: Context) -> list[FileSpec]:
+        """The managed files this step writes (for diffs)."""
+        return []
+
+    def skipped(self, ctx: Context) -> str:
+        """Why this step does not apply here ('' when it does)."""
+        return ""
+
+    def apply(self, ctx: Context, changes: list[Change]) -> str | None:
         raise NotImplementedError

@@ -111,7 +111,8 @@ def host_probes(
     stat_paths: list[str],
     links: list[str],
 ) -> list[tuple[str, str]]:
-    """The probes bootstrap reads: packages, user, files, links, release, units, cert, busy."""
+    """The probes bootstrap reads: packages, user, files, links, the current release, units,
+    cert, busy (the release state itself is read by ``release.state.read_script``)."""
     root = f"/srv/{app}"
     cur = f"{root}/current"
     return [
@@ -131,17 +132,10 @@ def host_probes(
             "links",
             f'for l in {qs(links)}; do [ -L "$l" ] && echo "$l>$(readlink "$l")"; done',
         ),
-        ("current", f"basename \"$(readlink {q(cur)})\""),
         ("current_sha", f"cat {q(cur)}/.artifact-sha256"),
         ("current_installed", f"test -f {q(cur)}/.installed && echo yes"),
         ("current_migrated", f"test -f {q(cur)}/.migrated && echo yes"),
         ("current_env", f"cat {q(cur)}/release.env"),
-        (
-            "releases",
-            f"for d in {q(root)}/releases/*/; do [ -d \"$d\" ] && echo \"$(basename \"$d\") "
-            "$(cat \"$d.artifact-sha256\" || echo -) $([ -f \"$d.installed\" ] && echo ok)\"; done",
-        ),
-        ("ledger", f"cat {q(root)}/state/releases.json"),
         (
             "units",
             f"systemctl list-units --all --plain --no-legend --type=service {q(app + '@*')}",

@@ -8,8 +8,10 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 
-from deployer.steps.base import Change, Context, Step
+from deployer.engine import Change, Done
+from deployer.steps.base import Context, Step
 from deployer.target import Target
 
 
@@ -72,16 +74,32 @@ def wait_for_health(target: Target, timeout: float = 30) -> Answer:
         time.sleep(0.3)
 
 
+@dataclass(frozen=True)
+class VerifyHealth(Change):
+    """GET the health URL from here (changes nothing)."""
+
+    kind: ClassVar[str] = "verify"
+    acts: ClassVar[bool] = False
+    url: str
+
+    @property
+    def summary(self) -> str:
+        return f"GET {self.url}"
+
+
 class Health(Step):
     """GET https://DOMAIN/<health path> = 200 with a valid certificate (never a change)."""
 
     name = "health"
 
+    def skipped(self, ctx: Context) -> str:
+        return "skipped (dry run)" if ctx.dry_run else ""
+
     def check(self, ctx: Context) -> list[Change]:
-        if ctx.dry_run:
-            self.detail = "skipped (dry run)"
-            return []
+        return [VerifyHealth(ctx.target.health_url)]
+
+    def apply(self, ctx: Context, changes: list[Change]) -> Done:
         answer = wait_for_health(ctx.target)
-        self.detail = f"{ctx.target.health_url} -> 200 {answer.body.strip()[:80]}"
         ctx.health = answer.body
-        return []
+        detail = f"{ctx.target.health_url} -> 200 {answer.body.strip()[:80]}"
+        return Done(detail=detail)

@@ -1,15 +1,19 @@
-"""The bootstrap plan: the ordered steps, one fact-gathering round trip, and the run loop."""
+"""The bootstrap plan: the ordered steps, one fact-gathering round trip, and the steps as units
+of the engine (``deployer.engine``)."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from deployer.remote import CommandError, RemoteError
+from deployer import engine
+from deployer.engine import Done, Result
+from deployer.release.layout import Layout
+from deployer.release.state import read_script
+from deployer.remote import RemoteError
 from deployer.steps import app, facts, service, system, web
-from deployer.steps.base import Context, FileSpec, Step, StepResult, fill_diffs
+from deployer.steps.base import Context, FileSpec, Step, diff_script, with_diffs
 from deployer.steps.health import Health
 
 if TYPE_CHECKING:
@@ -25,11 +29,9 @@ def bootstrap_steps() -> list[Step]:
         system.User(),
         system.Dirs(),
         app.EnvFile(),
-        app.Release(),
-        app.Migrations(),
         service.Service(),
+        app.Release(),
         web.Nginx(),
-        service.Switch(),
         web.Certbot(),
         web.Firewall(),
         Health(),
@@ -41,7 +43,7 @@ def managed_files(target: Target) -> list[FileSpec]:
     return [
         app.env_file(target),
         service.unit_file(target),
-        *web.nginx_files(target, port=8001, tls=False),
+        *web.nginx_files(target, tls=False),
         *web.certbot_files(target),
         web.nftables_file([22]),
     ]
@@ -60,6 +62,7 @@ def facts_script(target: Target) -> str:
         stat_paths=dirs + files,
         links=[enabled, "/etc/nginx/sites-enabled/default"],
     )
+    probes.append(("release_state", read_script(Layout(name))))
     return facts.probe_lines(probes)
 
 
@@ -69,59 +72,35 @@ def gather(remote: Remote, target: Target) -> facts.Facts:
     return facts.parse_facts(out)
 
 
-def run_steps(
-    ctx: Context,
-    steps: list[Step],
-    on_result: Callable[[StepResult], None] | None = None,
-) -> list[StepResult]:
-    """Run steps in order; stop at the first failure (its result carries the error)."""
-    results = []
-    for step in steps:
-        start = time.monotonic()
-        result = _run_one(ctx, step)
-        result.seconds = time.monotonic() - start
-        results.append(result)
-        if on_result:
-            on_result(result)
-        if result.status == "failed":
-            break
-    return results
+def step_unit(ctx: Context, step: Step) -> engine.Unit:
+    """A step as a unit: wait for background work if it must, decide, then apply."""
 
-
-def _run_one(ctx: Context, step: Step) -> StepResult:
-    try:
+    def converge() -> Done:
+        parts: list[Result] = []
+        waited = ""
+        if step.joins and ctx.background:
+            start = time.monotonic()
+            parts = ctx.join()
+            for part in parts:
+                ctx.show_part(part)
+            waited = f"waited {time.monotonic() - start:.2f}s for the background work"
+        reason = step.skipped(ctx)
+        if reason:
+            return Done(detail=reason, skipped=True, parts=parts)
         changes = step.check(ctx)
-        if changes and ctx.dry_run:
-            files = _files_for_diff(ctx)
-            changes = fill_diffs(ctx, files, changes)
-        detail = step.detail
-        if changes and not ctx.dry_run:
-            detail = step.apply(ctx, changes) or step.detail
-    except CommandError as exc:
-        return StepResult(step.name, "failed", 0, detail=str(exc))
-    except RuntimeError as exc:  # e.g. the health check
-        return StepResult(step.name, "failed", 0, detail=str(exc))
-    except RemoteError:
-        raise
-    return StepResult(
-        step.name,
-        "changed" if changes else ("skipped" if step.skipped else "ok"),
-        0,
-        changes=[c.summary for c in changes],
-        diffs=[c.diff for c in changes if c.diff and c.diff != "?"],
-        detail=detail,
-    )
+        if ctx.dry_run or not changes:
+            if changes and (script := diff_script(changes)):
+                current = facts.parse_facts(ctx.remote.sh(script, what="read files").stdout).raw
+                changes = with_diffs(changes, current, step.files(ctx))
+            return Done(changes, waited, parts=parts)
+        done = step.apply(ctx, changes)
+        if not isinstance(done, Done):
+            done = Done(changes, done or "")
+        done.detail = "; ".join(d for d in (waited, done.detail) if d)
+        done.parts = parts + done.parts
+        return done
 
-
-def _files_for_diff(ctx: Context) -> list[FileSpec]:
-    t = ctx.target
-    return [
-        service.unit_file(t),
-        *web.nginx_files(t, port=ctx.port, tls=ctx.tls),
-        *web.certbot_files(t),
-        web.nftables_file(web.firewall_ports(ctx.facts.lines("sshd_ports"))),
-        app.env_file(t),
-    ]
+    return engine.Unit(step.name, converge, gated=False)
 
 
 def bootstrap(
@@ -130,30 +109,27 @@ def bootstrap(
     artifact: Artifact,
     *,
     dry_run: bool = False,
-    on_result: Callable[[StepResult], None] | None = None,
-) -> tuple[list[StepResult], Context]:
-    """Converge the host to the target. The remote must be connected."""
+    on_result: Callable[[Result], None] | None = None,
+    on_part: Callable[[Result], None] | None = None,
+) -> tuple[list[Result], Context]:
+    """Converge the host to the target. The remote must be connected. Steps stop at the first
+    failure; nothing is undone (a re-run converges), except inside the release lifecycle."""
     start = time.monotonic()
     ctx = Context(target=target, remote=remote, facts=gather(remote, target), artifact=artifact,
-                  dry_run=dry_run)
+                  dry_run=dry_run, show=on_part)  # fmt: skip
+    ctx.release_id = app.serving_release(ctx.facts)
 
     def refresh() -> None:
         ctx.facts = gather(remote, target)
 
     ctx.refresh = refresh
-    first = StepResult("facts", "ok", time.monotonic() - start, detail="one round trip")
+    first = Result("facts", "ok", time.monotonic() - start, detail="one round trip")
     if on_result:
         on_result(first)
     try:
-        results = run_steps(ctx, bootstrap_steps(), on_result)
+        outcome = engine.run([step_unit(ctx, s) for s in bootstrap_steps()], report=on_result)
     finally:
-        _settle(ctx)
-    return [first, *results], ctx
-
-
-def _settle(ctx: Context) -> None:
-    """Never leave background work (apt) running when the run stops early."""
-    for _what, future in ctx.background:
-        with contextlib.suppress(CommandError, RemoteError):
-            future.result()
-    ctx.background = []
+        ctx.settle()
+    if outcome.error is not None and isinstance(outcome.error.__cause__, RemoteError):
+        raise outcome.error.__cause__  # the connection broke: not a step's failure
+    return [first, *outcome.results], ctx

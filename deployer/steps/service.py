@@ -1,16 +1,22 @@
-"""The hardened systemd template unit, the serving instance, and the switch to it."""
+"""The hardened systemd template unit and the serving release's instance."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from deployer.engine import Change
 from deployer.release import switch
-from deployer.release.audit import AuditEntry, append_script
+from deployer.release.install import release_env
 from deployer.release.layout import Layout
-from deployer.release.ledger import Ledger
-from deployer.release.ledger import Release as LedgerRelease
-from deployer.release.lock import now_iso, whoami
-from deployer.steps.base import Change, Context, FileSpec, Step, file_changes, write_files
+from deployer.steps.app import deploying, env_file, serving_release
+from deployer.steps.base import Context, FileSpec, Step, WriteFile, file_changes, write_files
+from deployer.steps.facts import Facts
 from deployer.steps.render import render
 from deployer.target import Target
+
+if TYPE_CHECKING:
+    from deployer.artifact import Artifact
 
 LOCAL_ONLY = ("IPAddressDeny=any", "IPAddressAllow=localhost")
 
@@ -35,83 +41,83 @@ def unit_file(target: Target) -> FileSpec:
     return FileSpec(unit_path(app), content)
 
 
+@dataclass(frozen=True)
+class StartInstance(Change):
+    """(Re)start the serving release's instance and wait until it answers on its port."""
+
+    kind: ClassVar[str] = "unit"
+    release_id: str
+    unit: str
+    restart: bool = False
+    workers: int = 0  # rewrite its release.env with this worker count first (0: keep it)
+
+    @property
+    def summary(self) -> str:
+        verb = "restart" if self.restart else "start"
+        return f"{verb} {self.unit}" + (f" with {self.workers} workers" if self.workers else "")
+
+
+@dataclass(frozen=True)
+class StopInstances(Change):
+    """Stop instances of releases that do not serve."""
+
+    kind: ClassVar[str] = "unit"
+    units: tuple[str, ...]
+
+    @property
+    def summary(self) -> str:
+        return f"stop {' '.join(self.units)}"
+
+
+def service_changes(facts: Facts, target: Target, artifact: Artifact) -> list[Change]:
+    """The unit file; and, unless a deploy starts a new release, the serving instance:
+    started if it is not running, restarted when its unit, settings or worker count changed;
+    instances of other releases stopped."""
+    changes: list[Change] = list(file_changes(facts, [unit_file(target)]))
+    if deploying(facts, target, artifact):
+        return changes  # the release lifecycle starts the new instance and stops the old
+    rid = serving_release(facts)
+    unit = Layout(target.app.name).unit(rid)
+    workers = target.app.workers
+    active = facts.units.get(unit) == "active"
+    enabled = unit in facts.lines("unit_enabled")
+    settings = bool(file_changes(facts, [env_file(target)]))
+    if facts.kv("current_env").get("WEB_CONCURRENCY") != str(workers):
+        changes.append(StartInstance(rid, unit, restart=True, workers=workers))
+    elif changes or settings:
+        changes.append(StartInstance(rid, unit, restart=True))
+    elif not active or not enabled:
+        changes.append(StartInstance(rid, unit))
+    others = sorted(u for u, state in facts.units.items() if u != unit and state == "active")
+    if others:
+        changes.append(StopInstances(tuple(others)))
+    return changes
+
+
 class Service(Step):
-    """``<app>@.service`` rendered and loaded; the release's instance enabled, running, healthy."""
+    """``<app>@.service`` rendered and loaded; the serving release's instance running."""
 
     name = "systemd"
 
+    def files(self, ctx: Context) -> list[FileSpec]:
+        return [unit_file(ctx.target)]
+
     def check(self, ctx: Context) -> list[Change]:
-        changes = file_changes(ctx.facts, [unit_file(ctx.target)])
-        unit = f"{ctx.app}@{ctx.release_id}.service"
-        active = ctx.facts.units.get(unit) == "active"
-        enabled = unit in ctx.facts.lines("unit_enabled")
-        if ctx.new_release or not active or not enabled:
-            changes.append(Change(f"start {unit}"))
-        elif changes or ctx.restart:
-            changes.append(Change(f"restart {unit}"))
-        return changes
+        return service_changes(ctx.facts, ctx.target, ctx.artifact)
 
     def apply(self, ctx: Context, changes: list[Change]) -> str:
-        unit_spec = unit_file(ctx.target)
-        write_files(ctx, [unit_spec], changes)
-        if any(c.summary.endswith(unit_spec.path) for c in changes):
+        write_files(ctx, self.files(ctx), changes)
+        if any(isinstance(c, WriteFile) for c in changes):
             ctx.remote.run(["systemctl", "daemon-reload"], sudo=True)
         layout = Layout(ctx.app)
-        restart = any(c.summary.startswith("restart") for c in changes)
-        start = any(c.summary.startswith(("start", "restart")) for c in changes)
-        if start:
-            switch.start_instance(ctx.remote, layout, ctx.release_id, restart=restart)
-            switch.wait_healthy(
-                ctx.remote, layout, ctx.release_id, ctx.port, ctx.target.app.health_path
-            )
+        for c in changes:
+            if isinstance(c, StartInstance):
+                port = int(ctx.facts.kv("current_env").get("PORT", "0"))
+                env = release_env(port, c.workers) if c.workers else ""
+                switch.start_instance(ctx.remote, layout, c.release_id, restart=c.restart, env=env)
+                switch.wait_healthy(
+                    ctx.remote, layout, c.release_id, port, ctx.target.app.health_path
+                )
+            elif isinstance(c, StopInstances):
+                switch.stop_instances(ctx.remote, list(c.units))
         return ""
-
-
-class Switch(Step):
-    """Traffic is on the serving release: old instances stopped, ``current`` and ledger updated."""
-
-    name = "switch"
-
-    def check(self, ctx: Context) -> list[Change]:
-        unit = f"{ctx.app}@{ctx.release_id}.service"
-        others = [u for u, state in ctx.facts.units.items() if u != unit and state == "active"]
-        changes = [Change(f"stop {u}") for u in sorted(others)]
-        if ctx.facts.get("current") != ctx.release_id:
-            changes.append(Change(f"current -> releases/{ctx.release_id}"))
-        ledger = _ledger(ctx)
-        cur = ledger.current()
-        if cur is None or cur.id != ctx.release_id:
-            changes.append(Change(f"record {ctx.release_id} as current in releases.json"))
-        return changes
-
-    def apply(self, ctx: Context, changes: list[Change]) -> str:
-        layout = Layout(ctx.app)
-        stops = [c.summary.split()[-1] for c in changes if c.summary.startswith("stop ")]
-        switch.stop_instances(ctx.remote, stops)
-        if any(c.summary.startswith("current") for c in changes):
-            switch.set_current(ctx.remote, layout, ctx.release_id)
-        if any(c.summary.startswith("record") for c in changes):
-            ledger = _ledger(ctx)
-            art = ctx.artifact
-            if ledger.get(ctx.release_id) is None:
-                ledger = ledger.add(
-                    LedgerRelease(
-                        id=ctx.release_id, sha256=art.sha256, version=art.version or "",
-                        commit=art.commit or "", time=now_iso(), who=whoami(),
-                        note="bootstrap",
-                    )
-                )  # fmt: skip
-            ledger = ledger.make_current(ctx.release_id)
-            ctx.remote.write_file(str(layout.ledger), ledger.to_json().encode(), mode="0640")
-            entry = AuditEntry(
-                "deploy", "ok", ctx.release_id, art.sha256, art.version or "", "bootstrap"
-            )
-            ctx.remote.sh(append_script(layout.audit_log, entry), what="audit log")
-        return ""
-
-
-def _ledger(ctx: Context) -> Ledger:
-    try:
-        return Ledger.from_json(ctx.facts.raw.get("ledger", ""))
-    except (ValueError, KeyError, TypeError):
-        return Ledger()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
+from typing import ClassVar
 
-from deployer.steps.base import Change, Context, Step
+from deployer.engine import Change
+from deployer.steps.base import Context, Step
 
 DPKG_TIMEOUT = 600
 
@@ -41,48 +44,82 @@ def apt_install_script(packages: list[str], *, update: bool = True) -> str:
     )
 
 
+@dataclass(frozen=True)
+class WaitFor(Change):
+    """Boot-time package managers hold the host: wait for them (changes nothing)."""
+
+    kind: ClassVar[str] = "wait"
+    acts: ClassVar[bool] = False
+    holders: tuple[str, ...]
+
+    @property
+    def summary(self) -> str:
+        return f"wait for {', '.join(self.holders)}"
+
+
+@dataclass(frozen=True)
+class InstallPackages(Change):
+    kind: ClassVar[str] = "packages"
+    names: tuple[str, ...]
+    background: bool = False  # installs while later steps run; joined before nginx
+    update: bool = True  # apt-get update first (once per run)
+
+    @property
+    def summary(self) -> str:
+        return f"install {' '.join(self.names)}" + (" in the background" if self.background else "")
+
+
 class Wait(Step):
     """Fresh cloud VMs run cloud-init and unattended-upgrades at boot: wait for them."""
 
     name = "wait"
 
     def check(self, ctx: Context) -> list[Change]:
-        busy = ctx.facts.lines("busy")
-        if busy and not ctx.dry_run:
-            ctx.remote.sh(wait_script(), what="wait for cloud-init and the dpkg lock")
-            self.detail = f"waited for {', '.join(sorted(set(busy)))}"
-            if ctx.refresh:
-                ctx.refresh()
-        return []
+        busy = tuple(sorted(set(ctx.facts.lines("busy"))))
+        return [WaitFor(busy)] if busy else []
+
+    def apply(self, ctx: Context, changes: list[Change]) -> str:
+        ctx.remote.sh(wait_script(), what="wait for cloud-init and the dpkg lock")
+        ctx.refresh_facts()
+        (wait,) = changes
+        return f"waited for {', '.join(wait.holders)}"
 
 
 FIRST = ("python3-venv",)  # what the app install needs; the rest installs meanwhile
 
 
+def package_changes(wanted: list[str], installed: set[str]) -> list[Change]:
+    """python3-venv now (the app's venv needs it); the rest in the background, joined before
+    nginx is configured (so apt overlaps the app's install)."""
+    missing = [p for p in wanted if p not in installed]
+    now = tuple(p for p in missing if p in FIRST)
+    later = tuple(p for p in missing if p not in FIRST)
+    changes: list[Change] = [InstallPackages(now)] if now else []
+    if later:
+        changes.append(InstallPackages(later, background=True, update=not now))
+    return changes
+
+
 class Packages(Step):
-    """nginx, certbot, python3-venv (and nftables). python3-venv goes first; the others install
-    in the background while the app's venv is built (joined before nginx is configured)."""
+    """nginx, certbot, python3-venv (and nftables)."""
 
     name = "packages"
 
     def check(self, ctx: Context) -> list[Change]:
-        missing = [p for p in wanted_packages(ctx.target.firewall) if p not in ctx.facts.packages]
-        return [Change(f"install {' '.join(missing)}")] if missing else []
+        return package_changes(wanted_packages(ctx.target.firewall), ctx.facts.packages)
 
     def apply(self, ctx: Context, changes: list[Change]) -> str:
-        missing = changes[0].summary.split()[1:]
-        first = [p for p in missing if p in FIRST]
-        rest = [p for p in missing if p not in FIRST]
-        if first or not ctx.parallel:
-            now = missing if not ctx.parallel else first
-            ctx.remote.sh(apt_install_script(now), what="apt-get install")
-            rest = [p for p in rest if p not in now]
-            if not rest:
-                ctx.refresh_facts()
-                return ""
-        script = apt_install_script(rest, update=not first)
-        ctx.in_background("apt-get install " + " ".join(rest), script)
-        return f"{' '.join(rest)}: installing in the background"
+        for change in changes:
+            assert isinstance(change, InstallPackages)
+            script = apt_install_script(list(change.names), update=change.update)
+            what = "apt-get install " + " ".join(change.names)
+            if change.background:
+                ctx.in_background(self.name, [change], script, what)
+            else:
+                ctx.remote.sh(script, what=what)
+        if not ctx.background:  # else the join re-reads them
+            ctx.refresh_facts()
+        return ""
 
 
 def useradd_argv(app: str) -> list[str]:
@@ -92,13 +129,23 @@ def useradd_argv(app: str) -> list[str]:
     ]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class CreateUser(Change):
+    kind: ClassVar[str] = "user"
+    name: str
+
+    @property
+    def summary(self) -> str:
+        return f"create system user {self.name}"
+
+
 class User(Step):
     """An unprivileged system user named after the app, without a login shell."""
 
     name = "user"
 
     def check(self, ctx: Context) -> list[Change]:
-        return [] if ctx.facts.get("user") else [Change(f"create system user {ctx.app}")]
+        return [] if ctx.facts.get("user") else [CreateUser(ctx.app)]
 
     def apply(self, ctx: Context, changes: list[Change]) -> str:
         ctx.remote.run(useradd_argv(ctx.app), sudo=True, what="useradd")
@@ -129,19 +176,31 @@ def install_dirs_script(dirs: list[tuple[str, str, str, str]]) -> str:
     )
 
 
+@dataclass(frozen=True)
+class MakeDir(Change):
+    kind: ClassVar[str] = "directory"
+    path: str
+    mode: str
+    owner: str
+    group: str
+
+    @property
+    def summary(self) -> str:
+        return f"directory {self.mode} {self.owner}:{self.group} {self.path}"
+
+
 class Dirs(Step):
     name = "dirs"
 
     def check(self, ctx: Context) -> list[Change]:
         stats = ctx.facts.stats
         return [
-            Change(f"directory {mode} {owner}:{group} {path}")
+            MakeDir(path, mode, owner, group)
             for path, mode, owner, group in wanted_dirs(ctx.app)
             if stats.get(path) != (mode, owner, group)
         ]
 
     def apply(self, ctx: Context, changes: list[Change]) -> str:
-        want = {c.summary.split()[-1] for c in changes}
-        dirs = [d for d in wanted_dirs(ctx.app) if d[0] in want]
+        dirs = [(c.path, c.mode, c.owner, c.group) for c in changes if isinstance(c, MakeDir)]
         ctx.remote.sh(install_dirs_script(dirs), what="create directories")
         return ""

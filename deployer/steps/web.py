@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
+from typing import ClassVar
 
+from deployer.engine import Change
 from deployer.release import switch
-from deployer.steps.base import (
-    Change,
-    Context,
-    FileSpec,
-    Step,
-    file_changes,
-    write_files,
-)
+from deployer.steps.base import Context, FileSpec, Step, WriteFile, file_changes, write_files
 from deployer.steps.render import render
 from deployer.target import Target
 
@@ -29,7 +25,8 @@ def site_paths(app: str) -> tuple[str, str]:
     return f"/etc/nginx/sites-available/{app}.conf", f"/etc/nginx/sites-enabled/{app}.conf"
 
 
-def nginx_files(target: Target, *, port: int, tls: bool) -> list[FileSpec]:
+def nginx_files(target: Target, *, tls: bool) -> list[FileSpec]:
+    """Site, TLS and header includes (the upstream file belongs to the release switch)."""
     app = target.app.name
     available, _ = site_paths(app)
     site = render(
@@ -47,7 +44,6 @@ def nginx_files(target: Target, *, port: int, tls: bool) -> list[FileSpec]:
     return [
         FileSpec(TLS_INCLUDE, render("nginx-tls.conf.j2")),
         FileSpec(HEADERS_INCLUDE, render("nginx-security-headers.conf.j2")),
-        FileSpec(switch.upstream_path(app), switch.upstream_conf(port)),
         FileSpec(available, site),
     ]
 
@@ -56,37 +52,65 @@ def has_cert(ctx: Context) -> bool:
     return ctx.facts.get("cert") == "yes"
 
 
+@dataclass(frozen=True)
+class EnableSite(Change):
+    kind: ClassVar[str] = "link"
+    link: str
+    to: str
+
+    @property
+    def summary(self) -> str:
+        return f"enable site {self.link}"
+
+
+@dataclass(frozen=True)
+class DisableDefaultSite(Change):
+    kind: ClassVar[str] = "unlink"
+    link: str = "/etc/nginx/sites-enabled/default"
+
+    @property
+    def summary(self) -> str:
+        return "disable default site"
+
+
+@dataclass(frozen=True)
+class StartNginx(Change):
+    kind: ClassVar[str] = "service"
+
+    @property
+    def summary(self) -> str:
+        return "start nginx"
+
+
 class Nginx(Step):
-    """Site, TLS and header includes, upstream file; enabled, default site off, running."""
+    """Site, TLS and header includes; enabled, default site off, running."""
 
     name = "nginx"
+    joins = True  # nginx itself may still be installing in the background
 
     def files(self, ctx: Context) -> list[FileSpec]:
-        return nginx_files(ctx.target, port=ctx.port, tls=ctx.tls)
+        return nginx_files(ctx.target, tls=has_cert(ctx))
 
     def check(self, ctx: Context) -> list[Change]:
-        if ctx.join():
-            self.detail = "waited for packages"
-        ctx.tls = has_cert(ctx)
-        changes = file_changes(ctx.facts, self.files(ctx))
+        changes: list[Change] = list(file_changes(ctx.facts, self.files(ctx)))
         available, enabled = site_paths(ctx.app)
         links = ctx.facts.links
         if links.get(enabled) != available:
-            changes.append(Change(f"enable site {enabled}"))
-        if "/etc/nginx/sites-enabled/default" in links:
-            changes.append(Change("disable default site"))
+            changes.append(EnableSite(enabled, available))
+        if DisableDefaultSite.link in links:
+            changes.append(DisableDefaultSite())
         if ctx.facts.get("nginx") != "active" and not changes:
-            changes.append(Change("start nginx"))
+            changes.append(StartNginx())
         return changes
 
     def apply(self, ctx: Context, changes: list[Change]) -> str:
         write_files(ctx, self.files(ctx), changes)
-        available, enabled = site_paths(ctx.app)
         cmds = []
-        if any(c.summary.startswith("enable site") for c in changes):
-            cmds.append(f"ln -sfn {shlex.quote(available)} {shlex.quote(enabled)}")
-        if any(c.summary == "disable default site" for c in changes):
-            cmds.append("rm -f /etc/nginx/sites-enabled/default")
+        for c in changes:
+            if isinstance(c, EnableSite):
+                cmds.append(f"ln -sfn {shlex.quote(c.to)} {shlex.quote(c.link)}")
+            elif isinstance(c, DisableDefaultSite):
+                cmds.append(f"rm -f {shlex.quote(c.link)}")
         if cmds:
             ctx.remote.sh("set -e; " + "; ".join(cmds), what="enable site")
         switch.reload_nginx(ctx.remote)
@@ -118,32 +142,51 @@ def certbot_files(target: Target) -> list[FileSpec]:
     return files
 
 
+@dataclass(frozen=True)
+class IssueCertificate(Change):
+    kind: ClassVar[str] = "certificate"
+    domain: str
+    server: str
+    force: bool = False  # re-issue: the one there came from another ACME server
+
+    @property
+    def summary(self) -> str:
+        if self.force:
+            return f"re-issue certificate from {self.server}"
+        return f"issue certificate for {self.domain}"
+
+
+def certificate_changes(facts, target: Target) -> list[Change]:
+    changes: list[Change] = list(file_changes(facts, certbot_files(target)))
+    if facts.get("cert") != "yes":
+        changes.append(IssueCertificate(target.domain, target.acme_server))
+    elif facts.get("cert_server") != target.acme_server:
+        changes.append(IssueCertificate(target.domain, target.acme_server, force=True))
+    return changes
+
+
 class Certbot(Step):
     """A certificate from the target's ACME directory, renewals reloading nginx."""
 
     name = "certificate"
 
+    def files(self, ctx: Context) -> list[FileSpec]:
+        return certbot_files(ctx.target)
+
     def check(self, ctx: Context) -> list[Change]:
-        changes = file_changes(ctx.facts, certbot_files(ctx.target))
-        if not has_cert(ctx):
-            changes.append(Change(f"issue certificate for {ctx.target.domain}"))
-        elif ctx.facts.get("cert_server") != ctx.target.acme_server:
-            changes.append(Change(f"re-issue certificate from {ctx.target.acme_server}"))
-        return changes
+        return certificate_changes(ctx.facts, ctx.target)
 
     def apply(self, ctx: Context, changes: list[Change]) -> str:
-        files = certbot_files(ctx.target)
-        write_files(ctx, files, changes)
-        if any(c.summary.endswith(CERTBOT_DROPIN) for c in changes):
+        write_files(ctx, self.files(ctx), changes)
+        if any(isinstance(c, WriteFile) and c.path == CERTBOT_DROPIN for c in changes):
             ctx.remote.run(["systemctl", "daemon-reload"], sudo=True)
-        issue = [c for c in changes if "issue certificate" in c.summary]
-        if issue:
-            force = issue[0].summary.startswith("re-issue")
-            ctx.remote.run(certbot_argv(ctx.target, force=force), sudo=True, what="certbot")
-            ctx.tls = True
-            site = nginx_files(ctx.target, port=ctx.port, tls=True)[-1]
-            ctx.remote.write_file(site.path, site.data)
-            switch.reload_nginx(ctx.remote)
+        for c in changes:
+            if isinstance(c, IssueCertificate):
+                argv = certbot_argv(ctx.target, force=c.force)
+                ctx.remote.run(argv, sudo=True, what="certbot")
+                site = nginx_files(ctx.target, tls=True)[-1]
+                ctx.remote.write_file(site.path, site.data)
+                switch.reload_nginx(ctx.remote)
         return ""
 
 
@@ -156,36 +199,56 @@ def nftables_file(ports: list[int]) -> FileSpec:
     return FileSpec(NFT_CONF, render("nftables.conf.j2", ports=ports), "0755")
 
 
+@dataclass(frozen=True)
+class LoadFirewall(Change):
+    kind: ClassVar[str] = "firewall"
+    enable: bool = True  # also at boot (nftables.service)
+
+    @property
+    def summary(self) -> str:
+        return "load nftables rules" + (" and enable nftables.service" if self.enable else "")
+
+
+def firewall_skip(facts) -> str:
+    """Why the firewall is left alone ('' if it is not): a container that may not change it."""
+    virt = facts.get("virt")
+    if "usable" not in facts.lines("firewall") and virt not in ("", "none"):
+        return f"skipped: this {virt} container may not change its firewall"
+    return ""
+
+
+def firewall_changes(facts) -> list[Change]:
+    state = facts.lines("firewall")
+    changes: list[Change] = list(
+        file_changes(facts, [nftables_file(firewall_ports(facts.lines("sshd_ports")))])
+    )
+    if changes or "loaded" not in state or "enabled" not in state:
+        changes.append(LoadFirewall(enable="enabled" not in state))
+    return changes
+
+
 class Firewall(Step):
     """nftables: inbound SSH (the ports sshd listens on), HTTP and HTTPS only."""
 
     name = "firewall"
 
-    def check(self, ctx: Context) -> list[Change]:
+    def files(self, ctx: Context) -> list[FileSpec]:
+        return [nftables_file(firewall_ports(ctx.facts.lines("sshd_ports")))]
+
+    def skipped(self, ctx: Context) -> str:
         if not ctx.target.firewall:
-            return []
-        state = ctx.facts.lines("firewall")
-        virt = ctx.facts.get("virt")
-        if "nftables" not in ctx.facts.packages and not ctx.dry_run:  # installed by this run
-            probe = ctx.remote.sh("nft list tables >/dev/null 2>&1 && echo usable", check=False)
-            state = [*state, *probe.stdout.split()]
-        if "usable" not in state and virt not in ("", "none"):
-            self.skipped = True
-            self.detail = f"skipped: this {virt} container may not change its firewall"
-            return []
-        spec = nftables_file(firewall_ports(ctx.facts.lines("sshd_ports")))
-        changes = file_changes(ctx.facts, [spec])
-        if "loaded" not in state:
-            changes.append(Change("load nftables rules"))
-        if "enabled" not in state:
-            changes.append(Change("enable nftables.service"))
-        return changes
+            return "skipped: --no-firewall"
+        return firewall_skip(ctx.facts)
+
+    def check(self, ctx: Context) -> list[Change]:
+        return firewall_changes(ctx.facts)
 
     def apply(self, ctx: Context, changes: list[Change]) -> str:
-        spec = nftables_file(firewall_ports(ctx.facts.lines("sshd_ports")))
-        write_files(ctx, [spec], changes)
+        write_files(ctx, self.files(ctx), changes)
+        enable = any(isinstance(c, LoadFirewall) and c.enable for c in changes)
         ctx.remote.sh(
-            f"nft -c -f {NFT_CONF} && nft -f {NFT_CONF} && systemctl enable --quiet nftables",
+            f"nft -c -f {NFT_CONF} && nft -f {NFT_CONF}"
+            + (" && systemctl enable --quiet nftables" if enable else ""),
             what="firewall",
         )
         return ""

@@ -68,3 +68,101 @@ def test_the_lock_goes_with_the_last_phase_before_unlock(
     assert (run.info.token in script) is releases
     if releases:  # released last, and only if the lock still carries our token
         assert script.endswith("fi") and "rm -rf -- /srv/app/state/deploy.lock" in script
+
+
+# -- decisions as tables: release state → no-op / target / refusal / bad mark ------------------
+from deployer.engine import UnitError  # noqa: E402
+from deployer.release.ledger import Ledger, Release  # noqa: E402
+from deployer.release.state import HostState  # noqa: E402
+
+SHA_A, SHA_B = "a" * 64, "b" * 64
+V1 = Release(OLD, SHA_A, version="1", status="good")
+V2 = Release(NEW, SHA_B, version="2", status="current")
+
+
+def state(*releases: Release, link: str = NEW, dirs: tuple[str, ...] = (OLD, NEW)) -> HostState:
+    return HostState(Ledger(releases), None, dirs, link, 8001)
+
+
+@pytest.mark.parametrize(
+    ("host", "sha", "noop"),
+    [
+        (state(V1, V2), SHA_B, NEW),  # the current release runs it: no-op
+        (state(V1, V2), SHA_A, None),  # an older release ran it: deploy again
+        (state(V1, V2, link=OLD), SHA_B, None),  # `current` names another: deploy
+        (state(V1), SHA_A, None),  # nothing current
+        (state(), SHA_A, None),  # a fresh host
+    ],
+)
+def test_deploy_is_a_noop_only_when_the_artifact_serves(host, sha, noop) -> None:
+    found = lifecycle.already_current(host, sha)
+    assert (found.id if found else None) == noop
+
+
+BAD = Release(OLD, SHA_A, status="bad")
+
+
+@pytest.mark.parametrize(
+    ("host", "wanted", "expect"),
+    [
+        (state(V1, V2), "", OLD),  # the previous good release
+        (state(V1, V2), OLD, OLD),
+        (state(V1, V2), NEW, NEW),  # the current one: the caller stops with a no-op
+        (state(BAD, V2), "", "no previous good release to roll back to"),
+        (state(BAD, V2), OLD, "is marked bad"),
+        (state(V1, V2, dirs=(NEW,)), OLD, "is gone (retention)"),
+        (state(V2), "", "no previous good release"),
+    ],
+)
+def test_rollback_target(host, wanted, expect) -> None:
+    try:
+        got = lifecycle.rollback_target(host, wanted).id
+    except UnitError as exc:
+        got = str(exc)
+    assert expect in got
+
+
+@pytest.mark.parametrize(
+    ("led", "status"),
+    [
+        (Ledger((V1,)), "bad"),  # a new release that failed: added as bad
+        (Ledger((V1, Release(NEW, SHA_B, status="good"))), "bad"),  # a rollback target
+        (Ledger((V1, V2)), None),  # serving: never marked bad
+    ],
+)
+def test_what_is_marked_bad(led, status) -> None:
+    out = lifecycle.marked_bad(led, Release(NEW, SHA_B), "health: 500")
+    assert (out.get(NEW).status if out else None) == status
+    if out:
+        assert out.get(NEW).note == "health: 500" and out.get(OLD) == V1
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.commands: list[str] = []
+
+    def sh(self, script: str, **_kw):
+        self.commands.append(script)
+
+        class Out:
+            stdout = ""
+
+        return Out()
+
+
+def test_undo_commands_follow_what_the_run_did() -> None:
+    from deployer.target import build_target
+
+    t = build_target({"host": "203.0.113.10", "domain": "api.example.com"})
+    run = lifecycle.Run(remote=Recorder(), target=t)  # type: ignore[arg-type]
+    err = UnitError("health broke", unit="health")
+    run.release_id = NEW
+    assert run.undo_switch(err) == "" and run.undo_start(err) == ""  # nothing done yet: no undo
+    assert run.remote.commands == []
+    run.started, run.switched, run.old_port = True, True, 8002
+    assert run.undo_switch(err) == "nginx back to 127.0.0.1:8002"
+    assert run.undo_start(err) == f"stopped app@{NEW}.service"
+    switch_back, stop = run.remote.commands
+    assert "server 127.0.0.1:8002;" in switch_back
+    assert stop == f"systemctl disable --quiet --now app@{NEW}.service"
+    assert run.undo_lock(UnitError("held", unit="lock")) == ""  # a refused lock: nothing ours

@@ -79,3 +79,26 @@ def test_audit_log_appends_one_json_line_per_entry(tmp_path: Path) -> None:
     entries = parse(text + "garbage\n")
     assert [(e.action, e.who) for e in entries] == [("deploy", "a"), ("rollback", "b")]
     assert entries[0].detail == "line1\n$(id)"
+
+
+def test_a_lock_whose_ssh_session_is_gone_is_taken_over(tmp_path: Path) -> None:
+    d = PurePosixPath(tmp_path / "deploy.lock")
+    assert sh(lock.acquire_script(d, info("alice"))).returncode == 0
+    dead = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True).stdout.strip()
+    Path(d, "session").write_text(f"{dead} 12345\n")  # that process has exited
+    took = sh(lock.acquire_script(d, info("bob")))
+    assert took.returncode == 0 and "acquired" in took.stdout, took.stderr
+    assert json.loads(Path(d, "info.json").read_text())["who"] == "bob"
+    assert [p.name for p in Path(tmp_path).iterdir()] == ["deploy.lock"]
+
+
+def test_a_lock_whose_ssh_session_lives_is_held(tmp_path: Path) -> None:
+    d = PurePosixPath(tmp_path / "deploy.lock")
+    assert sh(lock.acquire_script(d, info("alice"))).returncode == 0
+    stat = Path("/proc/1/stat").read_text().rsplit(") ", 1)[1].split()
+    Path(d, "session").write_text(f"1 {stat[19]}\n")  # alive: pid 1 with its start time
+    assert sh(lock.acquire_script(d, info("bob"))).returncode == lock.HELD_EXIT
+    without = PurePosixPath(tmp_path / "other.lock")  # no session recorded: never stale
+    assert sh(lock.acquire_script(without, info("alice"))).returncode == 0
+    Path(without, "session").write_text("")
+    assert sh(lock.acquire_script(without, info("bob"))).returncode == lock.HELD_EXIT

@@ -72,12 +72,12 @@ def test_unit_without_gunicorn_config(tmp_path: Path) -> None:
 
 def test_site_before_and_after_the_certificate() -> None:
     t = target()
-    files = {f.path: f.content for f in web.nginx_files(t, port=8002, tls=False)}
+    files = {f.path: f.content for f in web.nginx_files(t, tls=False)}
     site = files["/etc/nginx/sites-available/app.conf"]
     assert "listen 443" not in site and "/.well-known/acme-challenge/" in site
     assert "return 301 https://$host$request_uri;" in site
-    assert files["/etc/nginx/deployer/app-upstream.conf"] == "server 127.0.0.1:8002;\n"
-    site = {f.path: f.content for f in web.nginx_files(t, port=8001, tls=True)}[
+    assert "/etc/nginx/deployer/app-upstream.conf" not in files  # the release switch's own
+    site = {f.path: f.content for f in web.nginx_files(t, tls=True)}[
         "/etc/nginx/sites-available/app.conf"
     ]
     assert "listen 443 ssl" in site
@@ -94,7 +94,7 @@ def test_site_before_and_after_the_certificate() -> None:
 
 
 def test_tls_profile_is_mozilla_intermediate() -> None:
-    tls = {f.path: f.content for f in web.nginx_files(target(), port=8001, tls=True)}[
+    tls = {f.path: f.content for f in web.nginx_files(target(), tls=True)}[
         web.TLS_INCLUDE
     ]
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in tls
@@ -105,7 +105,7 @@ def test_tls_profile_is_mozilla_intermediate() -> None:
 
 
 def test_security_headers_include() -> None:
-    headers = {f.path: f.content for f in web.nginx_files(target(), port=8001, tls=True)}[
+    headers = {f.path: f.content for f in web.nginx_files(target(), tls=True)}[
         web.HEADERS_INCLUDE
     ]
     assert 'Strict-Transport-Security "max-age=63072000" always;' in headers
