@@ -3,9 +3,11 @@
 Boots two fresh sandbox hosts (needs root), then measures on each, interleaved:
   - deployer: cold bootstrap of the sample app, then N no-op re-runs;
   - bench/plain_bootstrap.sh: the same minimum steps, cold and re-run;
-and prints medians with the ratio deployer/plain. Not part of the test suite.
+and prints medians with the ratio deployer/plain. With ``--baseline CHECKOUT`` (e.g. a git
+worktree of an older commit) the no-op re-runs alternate with that checkout's deployer on the
+same host, and the ratio new/baseline is printed too. Not part of the test suite.
 
-    .venv/bin/python bench/bootstrap_bench.py [--rounds 1] [--noop-runs 5]
+    .venv/bin/python bench/bootstrap_bench.py [--rounds 1] [--noop-runs 5] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -25,18 +27,22 @@ REPO = Path(__file__).resolve().parents[1]
 PLAIN = REPO / "bench" / "plain_bootstrap.sh"
 
 
-INTERNAL: list[float] = []  # deployer's own timer (after interpreter start-up and imports)
+INTERNAL: list[float] = []  # deployer's own timer (the JSON report's "seconds")
+CHANGED: list[int] = []  # what each JSON report counted as changed
 
 
-def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
+def timed(argv: list[str], env: dict[str, str] | None = None, cwd: Path = REPO) -> float:
     """Wall-clock seconds of one command (exits with its output if it fails)."""
     start = time.monotonic()
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=REPO, check=False)
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=cwd, check=False)
     seconds = time.monotonic() - start
     if proc.returncode != 0:
         sys.exit(f"failed: {' '.join(argv[:4])}...\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     if "--json" in argv:
-        INTERNAL.append(json.loads(proc.stdout)["seconds"])
+        report = json.loads(proc.stdout)
+        CHANGED.append(report["changed"])
+        if cwd == REPO:
+            INTERNAL.append(report["seconds"])
     return seconds
 
 
@@ -55,7 +61,16 @@ def plain_argv(out: dict, artifact: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def one_round(names: list[str], noop_runs: int, tmp: Path) -> dict[str, list[float]]:
+def noop(outputs: Path, env: dict[str, str], cwd: Path = REPO) -> float:
+    seconds = timed(deployer_argv(outputs), env, cwd)
+    if CHANGED[-1]:
+        sys.exit(f"a re-run changed {CHANGED[-1]} steps (from {cwd}): not a no-op")
+    return seconds
+
+
+def one_round(
+    names: list[str], noop_runs: int, tmp: Path, baseline: Path | None
+) -> dict[str, list[float]]:
     from deployer.artifact import build_source_artifact
     from deployer.project import Project
     from deployer.sandbox import api
@@ -71,8 +86,14 @@ def one_round(names: list[str], noop_runs: int, tmp: Path) -> dict[str, list[flo
         res["plain cold"] = [timed(plain_argv(theirs.outputs(), artifact.path))]
         res["deployer cold"] = [timed(deployer_argv(outputs), env)]
         res["plain re-run"] = [timed(plain_argv(theirs.outputs(), artifact.path))]
-        res["deployer no-op"] = [timed(deployer_argv(outputs), env) for _ in range(noop_runs)]
+        res["deployer no-op"], res["baseline no-op"] = [], []
+        for _ in range(noop_runs):  # interleaved, so both see the same machine load
+            res["deployer no-op"].append(noop(outputs, env))
+            if baseline:
+                res["baseline no-op"].append(noop(outputs, env, baseline))
         res["  (in-process)"] = INTERNAL[-noop_runs:]
+        if not baseline:
+            del res["baseline no-op"]
         return res
     finally:
         api.stop_hosts([h.name for h in hosts])
@@ -82,6 +103,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--noop-runs", type=int, default=5)
+    parser.add_argument("--baseline", type=Path, help="another checkout to compare no-ops with")
     args = parser.parse_args()
     from deployer.sandbox import api, state
 
@@ -94,7 +116,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for i in range(args.rounds):
                 names = [f"bench-d{i}", f"bench-p{i}"]
-                for key, values in one_round(names, args.noop_runs, Path(tmp)).items():
+                got = one_round(names, args.noop_runs, Path(tmp), args.baseline)
+                for key, values in got.items():
                     results.setdefault(key, []).extend(values)
     finally:
         api.release_lab(lease, [])
@@ -110,6 +133,9 @@ def main() -> None:
         f"no-op ratio  deployer/plain = {med['deployer no-op'] / med['plain re-run']:.2f}"
         f"  (deployer no-op {med['deployer no-op']:.2f} s, target <= 1.0 s)"
     )
+    if "baseline no-op" in med:
+        print(f"no-op ratio  deployer/baseline = "
+              f"{med['deployer no-op'] / med['baseline no-op']:.2f}  (target <= 1.0)")
 
 
 if __name__ == "__main__":
