@@ -326,3 +326,27 @@ def test_mutation_is_caught_by_the_plan_and_by_the_pack(m: Mutation) -> None:
     pack = {name for name, _, _ in crossguard(run.resources, s)}
     assert m.rule in pack, f"CrossGuard missed {m.id}: {sorted(pack)}"
     assert pack == engine
+
+
+CONFIG_MUTATIONS = [m for m in MUTATIONS if m.config and not m.edits]
+
+
+@pytest.mark.parametrize("m", CONFIG_MUTATIONS, ids=lambda m: m.id)
+def test_config_mutation_fails_the_plan_command(m: Mutation, tmp_path) -> None:
+    """The same config mutations through `deployer plan` itself: exit 1 naming the rule."""
+    import json
+    import shutil
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from deployer.cli import app
+
+    document = yaml.safe_load((ROOT / f"Pulumi.{m.stack}.yaml").read_text())
+    document["config"].update({f"deployer:{k}": v for k, v in m.config.items()})
+    (tmp_path / f"Pulumi.{m.stack}.yaml").write_text(yaml.safe_dump(document))
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    result = CliRunner().invoke(app, ["plan", m.stack, "--json", "--root", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    plan = json.loads(result.stdout)  # one stack: one document
+    assert m.rule in {v["rule"] for v in plan["violations"]}
