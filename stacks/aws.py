@@ -1,24 +1,42 @@
-"""AWS: VPC, EC2 with an Elastic IP, a tight security group, private RDS PostgreSQL, Route53."""
+"""AWS: VPC, EC2 with an Elastic IP, a tight security group, private RDS PostgreSQL, Route53.
+
+With ``deployer:hosts`` > 1: that many servers across the region's zones behind an Application
+Load Balancer that terminates TLS (ACM certificate validated through Route53, HTTP redirected to
+HTTPS, health check on the readiness path, deregistration delay = deployer's drain); the servers
+take HTTP only from the load balancer's security group.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from stacks import contract, hostkey
-from stacks.naming import name, tags
+from stacks.naming import indexed, name, tags
 from stacks.secrets import password
 from stacks.settings import Settings
 
 UBUNTU_OWNER = "099720109477"  # Canonical
 UBUNTU_NAME = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"
 VPC_CIDR = "10.20.0.0/16"
-PUBLIC_CIDR = "10.20.0.0/24"
+PUBLIC_CIDRS = ("10.20.0.0/24", "10.20.1.0/24", "10.20.2.0/24")  # within PUBLIC_RANGE
+PUBLIC_RANGE = "10.20.0.0/22"  # where the load balancer's nodes connect to the servers from
 PRIVATE_CIDRS = ("10.20.10.0/24", "10.20.11.0/24")
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # AWS's recommended policy: TLS 1.3 and 1.2
+WORLD_V4, WORLD_V6 = ["0.0.0.0/0"], ["::/0"]
+
+
+@dataclass(frozen=True)
+class Host:
+    """One server: the instance, its Elastic IP (SSH and, alone, the web) and its host key."""
+
+    server: Any
+    ip: Any
+    key: Any
 
 
 def build(s: Settings) -> dict[str, Any]:
     """Create the stack's resources; return the contract outputs."""
-    import pulumi
     import pulumi_aws.ec2 as ec2
 
     vpc = ec2.Vpc(
@@ -28,28 +46,35 @@ def build(s: Settings) -> dict[str, Any]:
         enable_dns_support=True,
         tags=tags(s),
     )
-    gateway, public, private = _subnets(s, vpc)
-    web_sg = _web_security_group(s, vpc)
-    key = hostkey.host_key(name(s, "host-key"))
-    server = _server(s, public, web_sg, key)
-    # An EIP on an instance needs the VPC's internet gateway attached first (AWS provider docs).
-    eip = ec2.Eip(
-        name(s, "ip"),
-        domain="vpc",
-        instance=server.id,
-        tags=tags(s),
-        opts=pulumi.ResourceOptions(depends_on=[gateway]),
-    )
+    fleet = s.hosts > 1
+    gateway, public, private = _subnets(s, vpc, len(PUBLIC_CIDRS) if fleet else 1)
+    lb_sg = _lb_security_group(s, vpc) if fleet else None
+    web_sg = _web_security_group(s, vpc, lb_sg)
+    hosts = [_host(s, i, public[i % len(public)], web_sg, gateway) for i in range(s.hosts)]
     database_url = _database(s, vpc, private, web_sg)
-    _dns(s, eip.public_ip)
+    balancer = _load_balancer(s, vpc, public, lb_sg, hosts) if fleet else None
+    if balancer is None:
+        _dns(s, hosts[0].ip.public_ip)
+    first = hosts[0]
     return contract.outputs(
         cloud="aws",
         stage=s.stage,
         domain=s.domain,
-        host=eip.public_ip,
+        host=first.ip.public_ip,
         ssh_user=hostkey.LOGIN_USER,
-        ssh_host_key=hostkey.public_line(key),
+        ssh_host_key=hostkey.public_line(first.key),
         database_url=database_url,
+        hosts=[
+            contract.host_entry(
+                name=indexed(s, "server", i),
+                host=h.ip.public_ip,
+                ssh_user=hostkey.LOGIN_USER,
+                ssh_host_key=hostkey.public_line(h.key),
+                private_address=h.server.private_ip,
+            )
+            for i, h in enumerate(hosts)
+        ],
+        load_balancer=balancer,
     )
 
 
@@ -61,51 +86,80 @@ def zone(index: int) -> Any:
     return names.apply(lambda found: found[index % len(found)])
 
 
-def _subnets(s: Settings, vpc: Any) -> tuple[Any, Any, list[Any]]:
+def _subnets(s: Settings, vpc: Any, count: int) -> tuple[Any, list[Any], list[Any]]:
+    """The internet gateway, ``count`` public subnets (one a zone) and two private ones."""
     import pulumi_aws.ec2 as ec2
 
-    zones = [zone(0), zone(1)]
     gateway = ec2.InternetGateway(name(s, "igw"), vpc_id=vpc.id, tags=tags(s))
-    public = ec2.Subnet(
-        name(s, "public"),
-        vpc_id=vpc.id,
-        cidr_block=PUBLIC_CIDR,
-        availability_zone=zones[0],
-        map_public_ip_on_launch=False,
-        tags=tags(s),
-    )
     routes = ec2.RouteTable(
         name(s, "public-routes"),
         vpc_id=vpc.id,
         routes=[ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=gateway.id)],
         tags=tags(s),
     )
-    ec2.RouteTableAssociation(
-        name(s, "public-routes"), subnet_id=public.id, route_table_id=routes.id
-    )
+    public = []
+    for i, cidr in enumerate(PUBLIC_CIDRS[:count]):
+        subnet = ec2.Subnet(
+            indexed(s, "public", i),
+            vpc_id=vpc.id,
+            cidr_block=cidr,
+            availability_zone=zone(i),
+            map_public_ip_on_launch=False,
+            tags=tags(s),
+        )
+        ec2.RouteTableAssociation(
+            indexed(s, "public-routes", i), subnet_id=subnet.id, route_table_id=routes.id
+        )
+        public.append(subnet)
     private = [
         ec2.Subnet(
             name(s, f"private-{i}"),
             vpc_id=vpc.id,
             cidr_block=cidr,
-            availability_zone=zone,
+            availability_zone=zone(i),
             map_public_ip_on_launch=False,
             tags=tags(s),
         )
-        for i, (cidr, zone) in enumerate(zip(PRIVATE_CIDRS, zones, strict=True))
+        for i, cidr in enumerate(PRIVATE_CIDRS)
     ]
     return gateway, public, private
 
 
-def _web_security_group(s: Settings, vpc: Any) -> Any:
+def _web_security_group(s: Settings, vpc: Any, lb_sg: Any) -> Any:
+    """SSH from the operator; the web from anywhere (one server: certbot, redirect, HTTPS) or,
+    behind the load balancer, plain HTTP from its security group only."""
     import pulumi_aws.ec2 as ec2
 
     v4 = [c for c in s.ssh_cidrs if ":" not in c]
     v6 = [c for c in s.ssh_cidrs if ":" in c]
+    if lb_sg is None:
+        web = [
+            ec2.SecurityGroupIngressArgs(
+                description=label,
+                protocol="tcp",
+                from_port=port,
+                to_port=port,
+                cidr_blocks=WORLD_V4,
+                ipv6_cidr_blocks=WORLD_V6,
+            )
+            for label, port in (("HTTP (ACME, redirect)", 80), ("HTTPS", 443))
+        ]
+        what = "SSH from the operator, HTTP/HTTPS from anywhere"
+    else:
+        web = [
+            ec2.SecurityGroupIngressArgs(
+                description="HTTP from the load balancer only",
+                protocol="tcp",
+                from_port=80,
+                to_port=80,
+                security_groups=[lb_sg.id],
+            )
+        ]
+        what = "SSH from the operator, HTTP from the load balancer"
     return ec2.SecurityGroup(
         name(s, "web"),
         vpc_id=vpc.id,
-        description="SSH from the operator, HTTP/HTTPS from anywhere",
+        description=what,
         ingress=[
             ec2.SecurityGroupIngressArgs(
                 description="SSH from the operator",
@@ -115,17 +169,7 @@ def _web_security_group(s: Settings, vpc: Any) -> Any:
                 cidr_blocks=v4,
                 ipv6_cidr_blocks=v6,
             ),
-            *[
-                ec2.SecurityGroupIngressArgs(
-                    description=label,
-                    protocol="tcp",
-                    from_port=port,
-                    to_port=port,
-                    cidr_blocks=["0.0.0.0/0"],
-                    ipv6_cidr_blocks=["::/0"],
-                )
-                for label, port in (("HTTP (ACME, redirect)", 80), ("HTTPS", 443))
-            ],
+            *web,
         ],
         egress=[
             ec2.SecurityGroupEgressArgs(
@@ -133,12 +177,60 @@ def _web_security_group(s: Settings, vpc: Any) -> Any:
                 protocol="-1",
                 from_port=0,
                 to_port=0,
-                cidr_blocks=["0.0.0.0/0"],
-                ipv6_cidr_blocks=["::/0"],
+                cidr_blocks=WORLD_V4,
+                ipv6_cidr_blocks=WORLD_V6,
             )
         ],
         tags=tags(s),
     )
+
+
+def _lb_security_group(s: Settings, vpc: Any) -> Any:
+    import pulumi_aws.ec2 as ec2
+
+    return ec2.SecurityGroup(
+        name(s, "lb"),
+        vpc_id=vpc.id,
+        description="HTTP/HTTPS from anywhere to the load balancer; HTTP to the servers",
+        ingress=[
+            ec2.SecurityGroupIngressArgs(
+                description=label,
+                protocol="tcp",
+                from_port=port,
+                to_port=port,
+                cidr_blocks=WORLD_V4,
+                ipv6_cidr_blocks=WORLD_V6,
+            )
+            for label, port in (("HTTP (redirect to HTTPS)", 80), ("HTTPS", 443))
+        ],
+        egress=[
+            ec2.SecurityGroupEgressArgs(
+                description="HTTP to the servers (and their health checks)",
+                protocol="tcp",
+                from_port=80,
+                to_port=80,
+                cidr_blocks=[PUBLIC_RANGE],
+            )
+        ],
+        tags=tags(s),
+    )
+
+
+def _host(s: Settings, index: int, subnet: Any, sg: Any, gateway: Any) -> Host:
+    import pulumi
+    import pulumi_aws.ec2 as ec2
+
+    key = hostkey.host_key(indexed(s, "host-key", index))
+    server = _server(s, index, subnet, sg, key)
+    # An EIP on an instance needs the VPC's internet gateway attached first (AWS provider docs).
+    ip = ec2.Eip(
+        indexed(s, "ip", index),
+        domain="vpc",
+        instance=server.id,
+        tags=tags(s),
+        opts=pulumi.ResourceOptions(depends_on=[gateway]),
+    )
+    return Host(server, ip, key)
 
 
 def _image(s: Settings) -> tuple[Any, list[str]]:
@@ -161,13 +253,13 @@ def _image(s: Settings) -> tuple[Any, list[str]]:
     return found.id, ["ami"]
 
 
-def _server(s: Settings, subnet: Any, sg: Any, key: Any) -> Any:
+def _server(s: Settings, index: int, subnet: Any, sg: Any, key: Any) -> Any:
     import pulumi
     import pulumi_aws.ec2 as ec2
 
     ami, ignore = _image(s)
     return ec2.Instance(
-        name(s, "server"),
+        indexed(s, "server", index),
         ami=ami,
         instance_type=s.size,
         subnet_id=subnet.id,
@@ -237,7 +329,133 @@ def _database(s: Settings, vpc: Any, subnets: list[Any], web_sg: Any) -> Any:
 def _dns(s: Settings, address: Any) -> None:
     import pulumi_aws.route53 as route53
 
-    zone = route53.get_zone_output(name=s.dns_zone, private_zone=False)
     route53.Record(
-        name(s, "dns"), zone_id=zone.zone_id, name=s.domain, type="A", ttl=300, records=[address]
+        name(s, "dns"),
+        zone_id=_zone(s).zone_id,
+        name=s.domain,
+        type="A",
+        ttl=300,
+        records=[address],
+    )
+
+
+def _load_balancer(
+    s: Settings, vpc: Any, subnets: list[Any], sg: Any, hosts: list[Host]
+) -> dict[str, Any]:
+    """The ALB in front of every server; returns the contract's ``load_balancer`` entry."""
+    import pulumi_aws.lb as lb
+
+    from deployer.release.lifecycle import DRAIN_TIMEOUT
+
+    balancer = lb.LoadBalancer(
+        name(s, "lb"),
+        name=name(s, "lb")[:32],
+        load_balancer_type="application",
+        internal=False,
+        security_groups=[sg.id],
+        subnets=[subnet.id for subnet in subnets],
+        drop_invalid_header_fields=True,
+        enable_deletion_protection=s.prod,
+        tags=tags(s),
+    )
+    group = lb.TargetGroup(
+        name(s, "web"),
+        name=name(s, "web")[:32],
+        vpc_id=vpc.id,
+        port=80,
+        protocol="HTTP",
+        target_type="instance",
+        deregistration_delay=DRAIN_TIMEOUT,  # a leaving server finishes its requests, as on one
+        health_check=lb.TargetGroupHealthCheckArgs(
+            enabled=True,
+            protocol="HTTP",
+            port="traffic-port",
+            path=s.readiness_path,
+            matcher="200",
+            interval=10,
+            timeout=5,
+            healthy_threshold=2,
+            unhealthy_threshold=2,
+        ),
+        tags=tags(s),
+    )
+    for i, host in enumerate(hosts):
+        lb.TargetGroupAttachment(
+            indexed(s, "web", i), target_group_arn=group.arn, target_id=host.server.id, port=80
+        )
+    certificate = _certificate(s)
+    lb.Listener(
+        name(s, "https"),
+        load_balancer_arn=balancer.arn,
+        port=443,
+        protocol="HTTPS",
+        ssl_policy=TLS_POLICY,
+        certificate_arn=certificate,
+        default_actions=[lb.ListenerDefaultActionArgs(type="forward", target_group_arn=group.arn)],
+        tags=tags(s),
+    )
+    lb.Listener(
+        name(s, "http"),
+        load_balancer_arn=balancer.arn,
+        port=80,
+        protocol="HTTP",
+        default_actions=[
+            lb.ListenerDefaultActionArgs(
+                type="redirect",
+                redirect=lb.ListenerDefaultActionRedirectArgs(
+                    port="443", protocol="HTTPS", status_code="HTTP_301"
+                ),
+            )
+        ],
+        tags=tags(s),
+    )
+    _dns_alias(s, balancer)
+    return contract.load_balancer_entry(
+        name=balancer.name, dns_name=balancer.dns_name, source_range=PUBLIC_RANGE
+    )
+
+
+def _certificate(s: Settings) -> Any:
+    """An ACM certificate for the domain, validated by a Route53 record; its ARN once issued."""
+    import pulumi_aws.acm as acm
+    import pulumi_aws.route53 as route53
+
+    certificate = acm.Certificate(
+        name(s, "cert"), domain_name=s.domain, validation_method="DNS", tags=tags(s)
+    )
+    option = certificate.domain_validation_options[0]
+    record = route53.Record(
+        name(s, "cert-validation"),
+        zone_id=_zone(s).zone_id,
+        name=option.resource_record_name,
+        type=option.resource_record_type,
+        records=[option.resource_record_value],
+        ttl=60,
+        allow_overwrite=True,
+    )
+    validation = acm.CertificateValidation(
+        name(s, "cert"), certificate_arn=certificate.arn, validation_record_fqdns=[record.fqdn]
+    )
+    return validation.certificate_arn
+
+
+def _zone(s: Settings) -> Any:
+    import pulumi_aws.route53 as route53
+
+    return route53.get_zone_output(name=s.dns_zone, private_zone=False)
+
+
+def _dns_alias(s: Settings, balancer: Any) -> None:
+    import pulumi_aws.route53 as route53
+
+    route53.Record(
+        name(s, "dns"),
+        zone_id=_zone(s).zone_id,
+        name=s.domain,
+        type="A",
+        aliases=[
+            route53.RecordAliasArgs(
+                name=balancer.dns_name, zone_id=balancer.zone_id, evaluate_target_health=True
+            )
+        ],
     )

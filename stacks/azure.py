@@ -194,7 +194,7 @@ def _web_app(s: Settings, group: Any, subnet: Any) -> tuple[Any, Any]:
         location=group.location,
         kind="linux",
         reserved=True,
-        sku=web.SkuDescriptionArgs(name=s.size, capacity=2 if s.prod else 1),  # prod: no SPOF
+        sku=web.SkuDescriptionArgs(name=s.size, capacity=s.instances),  # prod default 2: no SPOF
         tags=tags(s),
     )
     app = web.WebApp(

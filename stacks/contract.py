@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 REQUIRED = ("cloud", "stage", "domain", "url")
-VM_REQUIRED = ("host", "ssh_port", "ssh_user", "ssh_host_key")
+VM_REQUIRED = ("host", "ssh_port", "ssh_user", "ssh_host_key", "hosts", "load_balancer")
 SECRET = ("database_url",)
 
 
@@ -20,8 +20,14 @@ def outputs(
     ssh_port: int = 22,
     database_url: Any = None,
     artifact: dict[str, str] | None = None,
+    hosts: list[dict[str, Any]] | None = None,
+    load_balancer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The flat outputs mapping; VM fields only when ``host`` is given; the DB URL as a secret.
+
+    VM stacks export every server in ``hosts`` (``host_entry``) and ``load_balancer``
+    (``load_balancer_entry``, or None: one server, TLS on the host); ``host``/``ssh_*`` stay the
+    first server's, for callers that know one host only.
 
     Platform stacks export ``artifact``: the config keys of the build they deployed
     (``deployer:image``, or ``deployer:appPackage`` + ``deployer:packageSha256``); promotion
@@ -41,12 +47,48 @@ def outputs(
             "ssh_port": ssh_port,
             "ssh_user": ssh_user,
             "ssh_host_key": ssh_host_key,
+            "hosts": hosts or [],
+            "load_balancer": load_balancer,
         }
     if artifact is not None:
         result["artifact"] = dict(artifact)
     if database_url is not None:
         result["database_url"] = pulumi.Output.secret(database_url)
     return result
+
+
+def host_entry(
+    *,
+    name: str,
+    host: Any,
+    ssh_user: str,
+    ssh_host_key: Any,
+    private_address: Any,
+    ssh_port: int = 22,
+) -> dict[str, Any]:
+    """One server of ``hosts``: where to SSH (pinned key) and where the load balancer reaches it."""
+    return {
+        "name": name,
+        "host": host,
+        "ssh_port": ssh_port,
+        "ssh_user": ssh_user,
+        "ssh_host_key": ssh_host_key,
+        "private_address": private_address,
+    }
+
+
+def load_balancer_entry(
+    *, name: Any, dns_name: Any, source_range: str, address: Any = None
+) -> dict[str, Any]:
+    """The cloud's load balancer: TLS terminates there (``tls: "lb"``); the servers serve plain
+    HTTP and trust forwarded headers only from ``source_range``, where its nodes connect from."""
+    return {
+        "name": name,
+        "dns_name": dns_name,
+        "address": address,
+        "tls": "lb",
+        "source_range": source_range,
+    }
 
 
 def postgres_url(

@@ -1,16 +1,32 @@
-"""DigitalOcean: Droplet in a VPC, cloud firewall, reserved IP, DNS record, private PostgreSQL."""
+"""DigitalOcean: Droplet in a VPC, cloud firewall, reserved IP, DNS record, private PostgreSQL.
+
+With ``deployer:hosts`` > 1: that many Droplets behind a DigitalOcean Load Balancer in the VPC
+(a managed Let's Encrypt certificate, HTTP redirected to HTTPS, health check on the readiness
+path); the Droplets' firewall admits HTTP from the load balancer only.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from stacks import contract, hostkey
-from stacks.naming import name, tag_list
+from stacks.naming import indexed, name, tag_list
 from stacks.settings import Settings
 
 IMAGE = "ubuntu-24-04-x64"
-VPC_RANGE = "10.30.0.0/20"
+VPC_RANGE = "10.30.0.0/20"  # the load balancer reaches the Droplets from inside it
 WORLD = ["0.0.0.0/0", "::/0"]
+
+
+@dataclass(frozen=True)
+class Host:
+    """One Droplet with its reserved IP and host key; ``id`` is the numeric Droplet id."""
+
+    droplet: Any
+    ip: Any
+    key: Any
+    id: Any
 
 
 def build(s: Settings) -> dict[str, Any]:
@@ -18,10 +34,55 @@ def build(s: Settings) -> dict[str, Any]:
     import pulumi_digitalocean as do
 
     vpc = do.Vpc(name(s, "vpc"), name=name(s, "vpc"), region=s.region, ip_range=VPC_RANGE)
-    key = hostkey.host_key(name(s, "host-key"))
+    hosts = [_host(s, i, vpc) for i in range(s.hosts)]
+    ids = [h.id for h in hosts]
+    balancer = _load_balancer(s, vpc, ids) if s.hosts > 1 else None
+    _firewall(s, ids, balancer)
+    do.DnsRecord(
+        name(s, "dns"),
+        domain=s.dns_zone,
+        type="A",
+        name=s.subdomain,
+        value=hosts[0].ip.ip_address if balancer is None else balancer.ip,
+        ttl=300,
+    )
+    first = hosts[0]
+    return contract.outputs(
+        cloud="digitalocean",
+        stage=s.stage,
+        domain=s.domain,
+        host=first.ip.ip_address,
+        ssh_user=hostkey.LOGIN_USER,
+        ssh_host_key=hostkey.public_line(first.key),
+        database_url=_database(s, vpc, hosts),
+        hosts=[
+            contract.host_entry(
+                name=indexed(s, "server", i),
+                host=h.ip.ip_address,
+                ssh_user=hostkey.LOGIN_USER,
+                ssh_host_key=hostkey.public_line(h.key),
+                private_address=h.droplet.ipv4_address_private,
+            )
+            for i, h in enumerate(hosts)
+        ],
+        load_balancer=None
+        if balancer is None
+        else contract.load_balancer_entry(
+            name=balancer.name,
+            dns_name=s.domain,
+            address=balancer.ip,
+            source_range=VPC_RANGE,
+        ),
+    )
+
+
+def _host(s: Settings, index: int, vpc: Any) -> Host:
+    import pulumi_digitalocean as do
+
+    key = hostkey.host_key(indexed(s, "host-key", index))
     droplet = do.Droplet(
-        name(s, "server"),
-        name=name(s, "server"),
+        indexed(s, "server", index),
+        name=indexed(s, "server", index),
         image=IMAGE,
         size=s.size,
         region=s.region,
@@ -33,36 +94,71 @@ def build(s: Settings) -> dict[str, Any]:
         tags=tag_list(s),
     )
     droplet_id = droplet.id.apply(int)
-    _firewall(s, droplet_id)
-    address = do.ReservedIp(name(s, "ip"), region=s.region, droplet_id=droplet_id)
-    do.DnsRecord(
-        name(s, "dns"),
-        domain=s.dns_zone,
-        type="A",
-        name=s.subdomain,
-        value=address.ip_address,
-        ttl=300,
-    )
-    return contract.outputs(
-        cloud="digitalocean",
-        stage=s.stage,
-        domain=s.domain,
-        host=address.ip_address,
-        ssh_user=hostkey.LOGIN_USER,
-        ssh_host_key=hostkey.public_line(key),
-        database_url=_database(s, vpc, droplet),
-    )
+    ip = do.ReservedIp(indexed(s, "ip", index), region=s.region, droplet_id=droplet_id)
+    return Host(droplet, ip, key, droplet_id)
 
 
-def _firewall(s: Settings, droplet_id: Any) -> Any:
+def _load_balancer(s: Settings, vpc: Any, droplet_ids: list[Any]) -> Any:
+    """The load balancer terminating TLS with a managed certificate for the domain (DNS in
+    DigitalOcean, as the stack's record already is), forwarding plain HTTP over the VPC."""
     import pulumi_digitalocean as do
 
+    certificate = do.Certificate(
+        name(s, "cert"), name=name(s, "cert"), type="lets_encrypt", domains=[s.domain]
+    )
+    return do.LoadBalancer(
+        name(s, "lb"),
+        name=name(s, "lb"),
+        region=s.region,
+        vpc_uuid=vpc.id,
+        size_unit=1,
+        droplet_ids=droplet_ids,
+        forwarding_rules=[
+            do.LoadBalancerForwardingRuleArgs(
+                entry_protocol="https",
+                entry_port=443,
+                target_protocol="http",
+                target_port=80,
+                certificate_name=certificate.name,
+            ),
+            do.LoadBalancerForwardingRuleArgs(
+                entry_protocol="http", entry_port=80, target_protocol="http", target_port=80
+            ),
+        ],
+        redirect_http_to_https=True,
+        disable_lets_encrypt_dns_records=True,  # the stack's own A record points at it
+        healthcheck=do.LoadBalancerHealthcheckArgs(
+            protocol="http",
+            port=80,
+            path=s.readiness_path,
+            check_interval_seconds=10,
+            response_timeout_seconds=5,
+            healthy_threshold=2,
+            unhealthy_threshold=2,
+        ),
+    )
+
+
+def _firewall(s: Settings, droplet_ids: list[Any], balancer: Any) -> Any:
+    """SSH from the operator; the web from anywhere (one Droplet) or HTTP from the LB only."""
+    import pulumi_digitalocean as do
+
+    if balancer is None:
+        web = [
+            do.FirewallInboundRuleArgs(protocol="tcp", port_range=port, source_addresses=WORLD)
+            for port in ("80", "443")
+        ]
+    else:
+        web = [
+            do.FirewallInboundRuleArgs(
+                protocol="tcp", port_range="80", source_load_balancer_uids=[balancer.id]
+            )
+        ]
     inbound = [
         do.FirewallInboundRuleArgs(
             protocol="tcp", port_range="22", source_addresses=list(s.ssh_cidrs)
         ),
-        do.FirewallInboundRuleArgs(protocol="tcp", port_range="80", source_addresses=WORLD),
-        do.FirewallInboundRuleArgs(protocol="tcp", port_range="443", source_addresses=WORLD),
+        *web,
         do.FirewallInboundRuleArgs(protocol="icmp", source_addresses=WORLD),
     ]
     outbound = [
@@ -72,13 +168,13 @@ def _firewall(s: Settings, droplet_id: Any) -> Any:
     return do.Firewall(
         name(s, "firewall"),
         name=name(s, "firewall"),
-        droplet_ids=[droplet_id],
+        droplet_ids=droplet_ids,
         inbound_rules=inbound,
         outbound_rules=outbound,
     )
 
 
-def _database(s: Settings, vpc: Any, droplet: Any) -> Any:
+def _database(s: Settings, vpc: Any, hosts: list[Host]) -> Any:
     import pulumi
     import pulumi_digitalocean as do
 
@@ -98,7 +194,7 @@ def _database(s: Settings, vpc: Any, droplet: Any) -> Any:
         name(s, "db-firewall"),
         cluster_id=cluster.id,
         rules=[
-            do.DatabaseFirewallRuleArgs(type="droplet", value=droplet.id),
+            *[do.DatabaseFirewallRuleArgs(type="droplet", value=h.droplet.id) for h in hosts],
             # The operator (where `pulumi up` runs, as for SSH) reaches the cluster to grant.
             *[
                 do.DatabaseFirewallRuleArgs(type="ip_addr", value=cidr)

@@ -10,6 +10,12 @@ def name(s: Settings, part: str) -> str:
     return f"{s.app}-{s.stage}-{part}"
 
 
+def indexed(s: Settings, part: str, index: int) -> str:
+    """The name of the ``index``-th of several: the first keeps the single resource's name (a
+    stack that grows from one server to several keeps its first server), then part-1, part-2."""
+    return name(s, part if index == 0 else f"{part}-{index}")
+
+
 def tags(s: Settings) -> dict[str, str]:
     """Key/value tags (AWS, Azure) and labels (GCP: lowercase keys and values)."""
     return {"project": s.app, "stage": s.stage, "managed-by": "pulumi"}

@@ -30,6 +30,8 @@ _SIZE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _REGION = re.compile(r"^[a-z0-9-]{2,40}$")
 _MIGRATIONS = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]{0,200}\.ini$")
 DEFAULT_MIGRATIONS = "app/alembic.ini"
+_PATH = re.compile(r"^/(?!(?:.*/)?\.\.(?:/|$))[A-Za-z0-9._~/-]{0,200}$")  # no ".." segment
+MAX_HOSTS = 20
 _AMI = re.compile(r"^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 
 # key -> (example value, is a list, is secret); used for error hints and the list of known keys.
@@ -47,6 +49,9 @@ KEYS: dict[str, tuple[str, bool, bool]] = {
     "image": ("europe-docker.pkg.dev/PROJECT/app/app@sha256:<digest>", False, False),
     "ami": ("ami-0123456789abcdef0", False, False),
     "migrations": ("app/alembic.ini", False, False),
+    "hosts": ("3", False, False),
+    "readinessPath": ("/ready", False, False),
+    "instances": ("2", False, False),
     "minInstances": ("0", False, False),
     "maxInstances": ("3", False, False),
     "appPackage": ("dist/appservice-<sha16>.zip", False, False),
@@ -101,6 +106,9 @@ class Settings:
     max_instances: int = 3
     app_package: str = ""
     migrations: str = ""  # the alembic.ini (relative to the image/package root); "" = none
+    hosts: int = 1  # VM stacks: servers; more than one stand behind the cloud's load balancer
+    readiness_path: str = "/ready"  # what the load balancer's health check asks
+    instances: int = 1  # App Service: the plan's instance count
     dns_resource_group: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -138,7 +146,14 @@ def load(raw: Raw, provider: Raw | None = None) -> Settings:
 
 
 def _vm(raw: Raw, size: str, region: str) -> dict:
+    hosts = _int(raw, "hosts", 1)
+    if not 1 <= hosts <= MAX_HOSTS:
+        raise ConfigError("hosts", f"{hosts} is not a number of servers from 1 to {MAX_HOSTS}")
     return {
+        "hosts": hosts,
+        "readiness_path": _match(
+            raw, "readinessPath", _PATH, "an absolute URL path like /ready", default="/ready"
+        ),
         "ssh_cidrs": _cidrs(raw),
         "ssh_public_key": _match(raw, "sshPublicKey", _LOGIN_KEY, "one OpenSSH public key line"),
         "size": _size(raw, "size", size),
@@ -199,7 +214,11 @@ def _azure(raw: Raw, provider: Raw, zone: str) -> dict:
     sha = _get(raw, "packageSha256")
     if sha is not None and not SHA256.match(sha):
         raise ConfigError("packageSha256", f"{sha!r} is not a sha256 hex digest")
+    instances = _int(raw, "instances", 2 if _prod(raw) else 1)
+    if instances < 1:
+        raise ConfigError("instances", "must be at least 1")
     return {
+        "instances": instances,
         "region": _match(raw, "region", _REGION, "an Azure location", default="westeurope"),
         "size": _size(raw, "size", "B1"),
         "db_size": _size(raw, "dbSize", "Standard_B1ms"),

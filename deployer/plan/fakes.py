@@ -48,6 +48,12 @@ def computed(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     return computed
 
 
+def _address(prefix: str, name: str, first: int) -> str:
+    """``prefix.first`` for the first of several resources, ``prefix.(first+N)`` for ``name-N``."""
+    tail = name.rsplit("-", 1)[-1]
+    return f"{prefix}.{first + int(tail) if tail.isdigit() else first}"
+
+
 def _tls_key(name: str, inputs: dict) -> dict:
     private, public = ed25519_pair(name)
     return {"privateKeyOpenssh": private, "publicKeyOpenssh": public}
@@ -67,11 +73,46 @@ def _db_cluster(name: str, inputs: dict) -> dict:
 _COMPUTED = {
     "tls:index/privateKey:PrivateKey": _tls_key,
     "random:index/randomPassword:RandomPassword": lambda n, i: {"result": "mockGeneratedPassw0rd"},
-    "aws:ec2/eip:Eip": lambda n, i: {"publicIp": "198.51.100.7"},
+    "aws:ec2/eip:Eip": lambda n, i: {"publicIp": _address("198.51.100", n, 7)},
+    "aws:ec2/instance:Instance": lambda n, i: {"privateIp": _address("10.20.0", n, 10)},
+    "aws:lb/loadBalancer:LoadBalancer": lambda n, i: {
+        "arn": f"arn:aws:elasticloadbalancing:eu-central-1:123456789012:loadbalancer/app/{n}",
+        "dnsName": f"{n}-123456789.eu-central-1.elb.amazonaws.com",
+        "zoneId": "Z215JYRZR1TBD5",
+        "name": i.get("name", n),
+    },
+    "aws:lb/targetGroup:TargetGroup": lambda n, i: {
+        "arn": f"arn:aws:elasticloadbalancing:eu-central-1:123456789012:targetgroup/{n}"
+    },
+    "aws:acm/certificate:Certificate": lambda n, i: {
+        "arn": f"arn:aws:acm:eu-central-1:123456789012:certificate/{n}",
+        "domainValidationOptions": [
+            {
+                "domainName": i.get("domainName"),
+                "resourceRecordName": f"_x1.{i.get('domainName')}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": "_x2.acm-validations.aws.",
+            }
+        ],
+    },
+    "aws:acm/certificateValidation:CertificateValidation": lambda n, i: {
+        "certificateArn": i.get("certificateArn")
+    },
+    "aws:route53/record:Record": lambda n, i: {"fqdn": str(i.get("name", n)).rstrip(".")},
     "aws:rds/instance:Instance": lambda n, i: {"address": f"{n}.rds.internal", "port": 5432},
     "aws:rds/subnetGroup:SubnetGroup": lambda n, i: {"name": n},
-    "digitalocean:index/droplet:Droplet": lambda n, i: {"ipv4Address": "203.0.113.20"},
-    "digitalocean:index/reservedIp:ReservedIp": lambda n, i: {"ipAddress": "203.0.113.50"},
+    "digitalocean:index/droplet:Droplet": lambda n, i: {
+        "ipv4Address": _address("203.0.113", n, 20),
+        "ipv4AddressPrivate": _address("10.30.0", n, 20),
+    },
+    "digitalocean:index/reservedIp:ReservedIp": lambda n, i: {
+        "ipAddress": _address("203.0.113", n, 50)
+    },
+    "digitalocean:index/loadBalancer:LoadBalancer": lambda n, i: {
+        "ip": "203.0.113.80",
+        "name": i.get("name", n),
+    },
+    "digitalocean:index/certificate:Certificate": lambda n, i: {"name": i.get("name", n)},
     "digitalocean:index/databaseCluster:DatabaseCluster": _db_cluster,
     "digitalocean:index/databaseUser:DatabaseUser": lambda n, i: {"password": "mock-db-password"},
     "gcp:sql/databaseInstance:DatabaseInstance": lambda n, i: {

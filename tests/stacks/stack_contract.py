@@ -7,7 +7,8 @@ import json
 from cryptography.hazmat.primitives import serialization
 
 BASE_KEYS = {"cloud", "stage", "domain", "url", "database_url"}
-VM_KEYS = BASE_KEYS | {"host", "ssh_port", "ssh_user", "ssh_host_key"}
+VM_KEYS = BASE_KEYS | {"host", "ssh_port", "ssh_user", "ssh_host_key", "hosts", "load_balancer"}
+HOST_KEYS = {"name", "host", "ssh_port", "ssh_user", "ssh_host_key", "private_address"}
 PLATFORM_KEYS = BASE_KEYS | {"artifact"}
 
 
@@ -25,6 +26,20 @@ def assert_contract(run, cloud: str, stage: str, domain: str, vm: bool) -> None:
         assert out["ssh_user"] == "deploy"
         assert out["ssh_host_key"].startswith("ssh-ed25519 AAAA")
         assert "\n" not in out["ssh_host_key"]
+        # the list of servers; the single-host keys are its first entry (older callers)
+        assert out["hosts"] and all(set(h) == HOST_KEYS for h in out["hosts"])
+        first = out["hosts"][0]
+        assert [first[k] for k in ("host", "ssh_port", "ssh_user", "ssh_host_key")] == [
+            out[k] for k in ("host", "ssh_port", "ssh_user", "ssh_host_key")
+        ]
+        keys = [h["ssh_host_key"] for h in out["hosts"]]
+        assert len(set(keys)) == len(keys)  # a key of its own each
+        if len(out["hosts"]) == 1:
+            assert out["load_balancer"] is None  # TLS on the host (certbot)
+        else:
+            lb = out["load_balancer"]
+            assert set(lb) == {"name", "dns_name", "address", "tls", "source_range"}
+            assert lb["tls"] == "lb"
     json.dumps(out)  # the contract is plain JSON
 
 

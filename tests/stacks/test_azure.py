@@ -144,3 +144,10 @@ def test_app_service_startup_never_binds_after_a_failed_migration(tmp_path) -> N
     code, calls = startup_run(tmp_path, migrate_exit=3)
     assert code == 3
     assert calls == ["alembic -c app/alembic.ini upgrade head"]
+
+
+def test_app_service_instance_count_comes_from_the_stack_config() -> None:
+    plan = "azure-native:web:AppServicePlan"
+    assert one(run_stack("azure-dev"), plan).inputs["sku"]["capacity"] == 1
+    assert one(run_stack("azure-prod"), plan).inputs["sku"]["capacity"] == 2
+    assert one(run_stack("azure-dev", instances="3"), plan).inputs["sku"]["capacity"] == 3

@@ -33,20 +33,7 @@ class Mutation:
 
 EXTRA_VOLUME = 'ec2.InstanceEbsBlockDeviceArgs(device_name="/dev/sdf", volume_size=10)'
 NINES = [f"{n}.0.0.0/9" for n in (1, 2, 3)]
-UNKNOWN_CIDR = "droplet_id.apply(lambda _: '203.0.113.7/32')"
-DO_LB = """_firewall(s, droplet_id)
-    do.LoadBalancer(
-        name(s, "lb"),
-        region=s.region,
-        droplet_ids=[droplet_id],
-        forwarding_rules=[
-            do.LoadBalancerForwardingRuleArgs(
-                entry_port=443, entry_protocol="https", target_port=443,
-                target_protocol="https", tls_passthrough=True,
-            )
-        ],
-    )"""
-
+UNKNOWN_CIDR = "droplet_ids[0].apply(lambda _: '203.0.113.7/32')"
 MUTATIONS = [
     # world access, in several shapes
     Mutation("ssh-world", "aws-dev", "no-world-ssh-rdp", {"sshCidrs": ["0.0.0.0/0"]}),
@@ -76,7 +63,7 @@ MUTATIONS = [
         "db-firewall-world",
         "digitalocean-dev",
         "db-not-public",
-        edits=(('type="droplet", value=droplet.id', 'type="ip_addr", value="0.0.0.0/0"'),),
+        edits=(('type="droplet", value=h.droplet.id', 'type="ip_addr", value="0.0.0.0/0"'),),
     ),
     Mutation(
         "rds-public",
@@ -208,13 +195,18 @@ MUTATIONS = [
         "app-service-one-instance",
         "azure-prod",
         "prod-ha",
-        edits=(("capacity=2 if s.prod else 1", "capacity=1"),),
+        {"instances": "1"},
     ),
     Mutation(
         "prod-no-deletion-protection",
         "aws-prod",
         "prod-deletion-protection",
-        edits=(("deletion_protection=s.prod,", "deletion_protection=False,"),),
+        edits=(
+            (
+                "        deletion_protection=s.prod,\n        skip_final_snapshot",
+                "        deletion_protection=False,\n        skip_final_snapshot",
+            ),
+        ),
     ),
     # IMDSv1, unencrypted volumes
     Mutation(
@@ -286,7 +278,8 @@ MUTATIONS = [
         "host-web-beside-lb",
         "digitalocean-dev",
         "web-through-lb",
-        edits=(("_firewall(s, droplet_id)", DO_LB),),
+        {"hosts": "2"},
+        edits=(("source_load_balancer_uids=[balancer.id]", "source_addresses=WORLD"),),
     ),
 ]
 

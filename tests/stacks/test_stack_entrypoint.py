@@ -21,7 +21,7 @@ def test_entrypoint_exports_the_output_contract() -> None:
     outputs = run_entrypoint(example_config("aws-dev"))
     assert set(outputs) == {
         "cloud", "stage", "domain", "url", "host", "ssh_port", "ssh_user", "ssh_host_key",
-        "database_url",
+        "hosts", "load_balancer", "database_url",
     }  # fmt: skip
     assert outputs["cloud"] == "aws"
 

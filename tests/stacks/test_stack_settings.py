@@ -148,3 +148,20 @@ def test_platform_migrations_default_to_the_apps_alembic_ini() -> None:
     assert load(AZURE | {"migrations": "svc/alembic.ini"}, {}).migrations == "svc/alembic.ini"
     for bad in ("../alembic.ini", "/etc/alembic.ini", "app/alembic.cfg"):
         assert error(GCP | {"migrations": bad}, provider).key == "deployer:migrations"
+
+
+def test_vm_hosts_and_readiness_path() -> None:
+    assert (load(AWS, AWS_PROVIDER).hosts, load(AWS, AWS_PROVIDER).readiness_path) == (1, "/ready")
+    s = load(DIGITALOCEAN | {"hosts": "3", "readinessPath": "/healthz"}, {})
+    assert (s.hosts, s.readiness_path) == (3, "/healthz")
+    for bad in ("0", "21", "two"):
+        assert error(AWS | {"hosts": bad}).key == "deployer:hosts"
+    for bad in ("ready", "/ready?x=1", "/../etc"):
+        assert error(AWS | {"readinessPath": bad}).key == "deployer:readinessPath"
+
+
+def test_app_service_instances_default_two_in_prod() -> None:
+    assert load(AZURE, {}).instances == 1
+    assert load(AZURE | {"stage": "prod"}, {}).instances == 2
+    assert load(AZURE | {"instances": "4"}, {}).instances == 4
+    assert error(AZURE | {"instances": "0"}, {}).key == "deployer:instances"
