@@ -60,3 +60,18 @@ def test_the_pack_names_the_resource_by_urn_and_reads_unknowns_and_dependencies(
     assert ("ordering", "must depend on the VPC's internet gateway", eip.urn) in found
     (ssh,) = [f for f in found if f[0] == "no-world-ssh-rdp"]
     assert ssh[2] == web.urn and "fails closed" in ssh[1]
+
+
+def test_ci_previews_with_the_pack_before_pulumi_up() -> None:
+    from ruamel.yaml import YAML
+
+    workflow = YAML(typ="safe").load((ROOT / ".github" / "workflows" / "stage.yml").read_text())
+    (job,) = workflow["jobs"].values()
+    runs = [
+        step.get("run", "") + str(step.get("with", {}).get("command", "")) for step in job["steps"]
+    ]
+    gate = next(n for n, run in enumerate(runs) if "--policy-pack policy" in run)
+    up = next(n for n, run in enumerate(runs) if run == "up")
+    assert gate < up and runs[gate].startswith("pulumi preview")
+    requirements = (ROOT / "stacks" / "requirements.txt").read_text()
+    assert "pulumi-policy" in requirements  # the workflow installs the `cloud` extra
