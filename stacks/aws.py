@@ -217,19 +217,23 @@ def _lb_security_group(s: Settings, vpc: Any) -> Any:
 
 
 def _host(s: Settings, index: int, subnet: Any, sg: Any, gateway: Any) -> Host:
-    import pulumi
+    """A VmHost component: the server's host key, its instance and its Elastic IP."""
     import pulumi_aws.ec2 as ec2
 
-    key = hostkey.host_key(indexed(s, "host-key", index))
-    server = _server(s, index, subnet, sg, key)
+    from stacks.components import Component
+
+    part = Component("aws:VmHost", indexed(s, "host", index))
+    key = hostkey.host_key(indexed(s, "host-key", index), opts=part.child())
+    server = _server(s, index, subnet, sg, key, part)
     # An EIP on an instance needs the VPC's internet gateway attached first (AWS provider docs).
     ip = ec2.Eip(
         indexed(s, "ip", index),
         domain="vpc",
         instance=server.id,
         tags=tags(s),
-        opts=pulumi.ResourceOptions(depends_on=[gateway]),
+        opts=part.child(depends_on=[gateway]),
     )
+    part.done({"address": ip.public_ip, "private_address": server.private_ip})
     return Host(server, ip, key)
 
 
@@ -253,8 +257,7 @@ def _image(s: Settings) -> tuple[Any, list[str]]:
     return found.id, ["ami"]
 
 
-def _server(s: Settings, index: int, subnet: Any, sg: Any, key: Any) -> Any:
-    import pulumi
+def _server(s: Settings, index: int, subnet: Any, sg: Any, key: Any, part: Any) -> Any:
     import pulumi_aws.ec2 as ec2
 
     ami, ignore = _image(s)
@@ -274,14 +277,19 @@ def _server(s: Settings, index: int, subnet: Any, sg: Any, key: Any) -> Any:
         ),
         disable_api_termination=s.prod,
         tags=tags(s),
-        opts=pulumi.ResourceOptions(ignore_changes=ignore),
+        opts=part.child(ignore_changes=ignore),
     )
 
 
 def _database(s: Settings, vpc: Any, subnets: list[Any], web_sg: Any) -> Any:
+    """A ManagedDatabase component: RDS PostgreSQL in the private subnets, reachable from the
+    servers' security group only; returns the app's database URL."""
     import pulumi_aws.ec2 as ec2
     import pulumi_aws.rds as rds
 
+    from stacks.components import Component
+
+    part = Component("aws:ManagedDatabase", name(s, "db"))
     db_sg = ec2.SecurityGroup(
         name(s, "db"),
         vpc_id=vpc.id,
@@ -296,9 +304,12 @@ def _database(s: Settings, vpc: Any, subnets: list[Any], web_sg: Any) -> Any:
             )
         ],
         tags=tags(s),
+        opts=part.child(),
     )
-    group = rds.SubnetGroup(name(s, "db"), subnet_ids=[n.id for n in subnets], tags=tags(s))
-    secret = password(s, "dbPassword", name(s, "db-password"))
+    group = rds.SubnetGroup(
+        name(s, "db"), subnet_ids=[n.id for n in subnets], tags=tags(s), opts=part.child()
+    )
+    secret = password(s, "dbPassword", name(s, "db-password"), opts=part.child())
     db = rds.Instance(
         name(s, "db"),
         engine="postgres",
@@ -322,7 +333,9 @@ def _database(s: Settings, vpc: Any, subnets: list[Any], web_sg: Any) -> Any:
         copy_tags_to_snapshot=True,
         auto_minor_version_upgrade=True,
         tags=tags(s),
+        opts=part.child(),
     )
+    part.done({"address": db.address})
     return contract.postgres_url("app", secret, db.address, db.port, "app", sslmode="require")
 
 

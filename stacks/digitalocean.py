@@ -77,9 +77,13 @@ def build(s: Settings) -> dict[str, Any]:
 
 
 def _host(s: Settings, index: int, vpc: Any) -> Host:
+    """A VmHost component: the Droplet's host key, the Droplet and its reserved IP."""
     import pulumi_digitalocean as do
 
-    key = hostkey.host_key(indexed(s, "host-key", index))
+    from stacks.components import Component
+
+    part = Component("digitalocean:VmHost", indexed(s, "host", index))
+    key = hostkey.host_key(indexed(s, "host-key", index), opts=part.child())
     droplet = do.Droplet(
         indexed(s, "server", index),
         name=indexed(s, "server", index),
@@ -92,9 +96,13 @@ def _host(s: Settings, index: int, vpc: Any) -> Host:
         ipv6=True,
         backups=s.prod,
         tags=tag_list(s),
+        opts=part.child(),
     )
     droplet_id = droplet.id.apply(int)
-    ip = do.ReservedIp(indexed(s, "ip", index), region=s.region, droplet_id=droplet_id)
+    ip = do.ReservedIp(
+        indexed(s, "ip", index), region=s.region, droplet_id=droplet_id, opts=part.child()
+    )
+    part.done({"address": ip.ip_address, "private_address": droplet.ipv4_address_private})
     return Host(droplet, ip, key, droplet_id)
 
 
@@ -175,9 +183,13 @@ def _firewall(s: Settings, droplet_ids: list[Any], balancer: Any) -> Any:
 
 
 def _database(s: Settings, vpc: Any, hosts: list[Host]) -> Any:
-    import pulumi
+    """A ManagedDatabase component: the PostgreSQL cluster in the VPC, admitting the Droplets,
+    its ``app`` database and user; returns the app's database URL."""
     import pulumi_digitalocean as do
 
+    from stacks.components import Component
+
+    part = Component("digitalocean:ManagedDatabase", name(s, "db"))
     cluster = do.DatabaseCluster(
         name(s, "db"),
         name=name(s, "db"),
@@ -188,7 +200,7 @@ def _database(s: Settings, vpc: Any, hosts: list[Host]) -> Any:
         node_count=2 if s.prod else 1,
         private_network_uuid=vpc.id,
         tags=tag_list(s),
-        opts=pulumi.ResourceOptions(protect=s.prod),
+        opts=part.child(protect=s.prod),
     )
     admitted = do.DatabaseFirewall(
         name(s, "db-firewall"),
@@ -202,10 +214,14 @@ def _database(s: Settings, vpc: Any, hosts: list[Host]) -> Any:
                 if ":" not in cidr  # IPv4 ranges (where the operator reaches the public host)
             ],
         ],
+        opts=part.child(),
     )
-    database = do.DatabaseDb(name(s, "db-app"), cluster_id=cluster.id, name="app")
-    user = do.DatabaseUser(name(s, "db-user"), cluster_id=cluster.id, name="app")
-    _grant_schema(s, cluster, database, user, admitted)
+    database = do.DatabaseDb(
+        name(s, "db-app"), cluster_id=cluster.id, name="app", opts=part.child()
+    )
+    user = do.DatabaseUser(name(s, "db-user"), cluster_id=cluster.id, name="app", opts=part.child())
+    _grant_schema(s, part, cluster, database, user, admitted)
+    part.done({"host": cluster.private_host})
     return contract.postgres_url(
         user.name,
         user.password,
@@ -216,11 +232,12 @@ def _database(s: Settings, vpc: Any, hosts: list[Host]) -> Any:
     )
 
 
-def _grant_schema(s: Settings, cluster: Any, database: Any, user: Any, admitted: Any) -> Any:
+def _grant_schema(
+    s: Settings, part: Any, cluster: Any, database: Any, user: Any, admitted: Any
+) -> Any:
     """PostgreSQL 15+ lets only the database owner create in schema ``public``; DigitalOcean makes
     ``doadmin`` the owner and its API grants nothing, so the cluster's admin grants it to ``app``
     through the postgresql provider (the migrations create the app's tables as ``app``)."""
-    import pulumi
     import pulumi_postgresql as postgresql
 
     admin = postgresql.Provider(
@@ -232,6 +249,7 @@ def _grant_schema(s: Settings, cluster: Any, database: Any, user: Any, admitted:
         database=cluster.database,
         sslmode="require",
         superuser=False,  # doadmin is not a superuser on DigitalOcean
+        opts=part.child(),
     )
     return postgresql.Grant(
         name(s, "db-app-schema"),
@@ -240,5 +258,5 @@ def _grant_schema(s: Settings, cluster: Any, database: Any, user: Any, admitted:
         object_type="schema",
         role=user.name,
         privileges=["CREATE", "USAGE"],
-        opts=pulumi.ResourceOptions(provider=admin, depends_on=[admitted]),
+        opts=part.child(provider=admin, depends_on=[admitted]),
     )

@@ -23,11 +23,11 @@ def metadata_guard_command() -> list[str]:
     return ["sh", "-c", 'printf "%s\\n" "$0" | nft -f -', METADATA_GUARD.read_text()]
 
 
-def host_key(resource_name: str) -> Any:
+def host_key(resource_name: str, opts: Any = None) -> Any:
     """An Ed25519 key pair (pulumi_tls.PrivateKey); its outputs are secret where private."""
     import pulumi_tls as tls
 
-    return tls.PrivateKey(resource_name, algorithm="ED25519")
+    return tls.PrivateKey(resource_name, algorithm="ED25519", opts=opts)
 
 
 def public_line(key: Any) -> Any:

@@ -7,7 +7,9 @@ from typing import Any
 from stacks.settings import NAMESPACE, Settings
 
 
-def password(s: Settings, key: str, resource_name: str, length: int = 32) -> Any:
+def password(
+    s: Settings, key: str, resource_name: str, length: int = 32, opts: Any = None
+) -> Any:
     """``deployer:<key>`` if set with --secret, else a generated alphanumeric secret."""
     import pulumi
 
@@ -16,5 +18,5 @@ def password(s: Settings, key: str, resource_name: str, length: int = 32) -> Any
         return given
     import pulumi_random as random
 
-    generated = random.RandomPassword(resource_name, length=length, special=False)
+    generated = random.RandomPassword(resource_name, length=length, special=False, opts=opts)
     return generated.result

@@ -20,6 +20,7 @@ class Resource:
     inputs: dict[str, Any]
     protect: bool = False
     ignore_changes: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # URNs it had before (moved into a component, renamed)
     taggable: str | None = None  # "tags" / "labels" when the resource type accepts them
     revealed: dict[str, Any] = field(default_factory=dict, repr=False)  # secrets unmasked
     urn: str = ""

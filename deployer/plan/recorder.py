@@ -40,6 +40,7 @@ class Recorder(pulumi.runtime.Mocks):
                 dependencies=seen.dependencies,
                 property_dependencies=seen.property_dependencies,
                 ignore_changes=seen.ignore_changes,
+                aliases=seen.aliases,
             )
         )
         if self.preview:  # like `pulumi preview`: ids and computed outputs are unknown
@@ -59,18 +60,23 @@ class Registration:
     dependencies: frozenset[str] = frozenset()
     property_dependencies: dict[str, frozenset[str]] = field(default_factory=dict)
     ignore_changes: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
 
 
 class RecordingMonitor(MockMonitor):
-    """A mock monitor that also notes each resource's URN, dependencies, ``protect`` and
-    ``ignore_changes`` options.
+    """A mock monitor that also notes each resource's URN, dependencies, ``protect``,
+    ``ignore_changes`` and ``aliases`` options.
 
     The SDK sends ``dependencies`` (``depends_on`` plus every resource an input's value came
     from) and ``propertyDependencies`` (the same per input) with each registration: exactly
     what the engine orders creation by.
     """
 
+    root = ""  # the stack's URN: the parent of every top-level resource
+
     def RegisterResource(self, request: Any) -> Any:
+        if request.type == "pulumi:pulumi:Stack":
+            self.root = self.make_urn(request.parent, request.type, request.name)
         key = (request.type, request.name)
         if getattr(request, "protect", False):
             self.mocks.protected.add(key)
@@ -81,8 +87,22 @@ class RecordingMonitor(MockMonitor):
                 prop: frozenset(deps.urns) for prop, deps in request.propertyDependencies.items()
             },
             ignore_changes=tuple(request.ignoreChanges),
+            aliases=tuple(self.alias_urns(request)),
         )
         return super().RegisterResource(request)
+
+    def alias_urns(self, request: Any) -> list[str]:
+        """The URNs ``aliases`` say the resource had before (so Pulumi moves, not replaces it)."""
+        urns = []
+        for alias in request.aliases:
+            if alias.urn:
+                urns.append(alias.urn)
+                continue
+            spec = alias.spec
+            parent = self.root if spec.noParent else (spec.parentUrn or request.parent)
+            typ, name = spec.type or request.type, spec.name or request.name
+            urns.append(self.make_urn(parent, typ, name))
+        return urns
 
 
 @cache

@@ -95,7 +95,7 @@ MUTATIONS = [
         "eip-before-gateway",
         "aws-dev",
         "ordering",
-        edits=(("opts=pulumi.ResourceOptions(depends_on=[gateway]),", ""),),
+        edits=(("opts=part.child(depends_on=[gateway]),", "opts=part.child(),"),),
     ),
     Mutation(
         "db-before-dns-link",

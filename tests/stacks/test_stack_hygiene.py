@@ -28,9 +28,13 @@ def test_provider_sdks_are_imported_lazily_and_by_submodule() -> None:
     for path in (ROOT / "stacks").glob("*.py"):
         tree = ast.parse(path.read_text())
         top_level = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+        # components.py subclasses pulumi.ComponentResource (the core SDK, no provider); the
+        # cloud modules import it inside build(), so settings and plan start without it
+        allowed = {"pulumi"} if path.name == "components.py" else set()
         for node in top_level:
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
-            assert not any(str(n).startswith("pulumi") for n in names), f"{path.name}: {names}"
+            bad = [n for n in names if str(n).startswith("pulumi") and n not in allowed]
+            assert not bad, f"{path.name}: {bad}"
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
