@@ -13,6 +13,8 @@
     env = { ENVIRONMENT = "production" }
     secrets_from_env = ["SECRET_KEY"]   # read from the local environment, never from the file
     secrets_file = ".secrets/prod.env"  # or a local KEY=VALUE file (keep it out of git)
+    hooks = { pre_switch = "alembic -c app/alembic.ini current" }  # post_switch, post_rollback
+    processes = { worker = "python -m app.worker" }  # beside the web process, one unit each
 
 Relative paths are resolved against the file's directory. Secrets never live in deployer.toml.
 """
@@ -30,12 +32,12 @@ DEFAULT_FILE = Path("deployer.toml")
 STAGE_KEYS = {
     "cloud", "host", "ssh_port", "ssh_user", "ssh_key", "ssh_host_key", "domain", "address",
     "acme", "acme_server", "acme_email", "acme_ca", "acme_root", "firewall", "app", "outputs",
-    "stack",
+    "stack", "notify",
 }  # fmt: skip
 APP_KEYS = {
     "name", "source", "include", "asgi", "requirements", "version_file", "health_path",
     "workers", "env", "migrations", "max_body_size", "network", "secrets_from_env",
-    "secrets_file",
+    "secrets_file", "hooks", "processes",
 }  # fmt: skip
 PATH_KEYS = ("ssh_key", "acme_ca", "acme_root", "outputs")
 

@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import paramiko
 from fabric import Connection
@@ -258,6 +259,30 @@ class Remote:
             raise CommandError(what or argv[0], result.code, result.stderr, result.stdout)
         return result
 
+    def stream(
+        self,
+        argv: Sequence[str],
+        *,
+        sudo: bool = False,
+        stdin: bytes | None = None,
+        out: BinaryIO,
+        err: BinaryIO,
+    ) -> int:
+        """Run *argv*, writing its stdout and stderr to *out* / *err* as they arrive; return
+        its exit code (a long or chatty command shows progress, nothing is buffered)."""
+        return self._exec(self.command_line(argv, sudo=sudo), stdin, None, (out, err)).code
+
+    def attach(self, argv: Sequence[str], *, sudo: bool = False) -> int:
+        """Run *argv* on a terminal connected to the local one (interactive); return its exit
+        code."""
+        if self.conn is None:
+            raise RemoteError("not connected")
+        try:
+            result = self.conn.run(self.command_line(argv, sudo=sudo), pty=True, warn=True)
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            raise RemoteError(f"connection to {self.target.host} lost: {exc}") from None
+        return result.exited
+
     def sh(self, script: str, *, sudo: bool = True, **kwargs) -> Result:
         """Run a compound shell script (``sh -c``), as root by default."""
         return self.run(sh_c(script), sudo=sudo, **kwargs)
@@ -274,7 +299,13 @@ class Remote:
         """Atomically replace *path* with *data* (sent on stdin, so secrets stay off argv)."""
         self.sh(write_file_script(path, mode, owner, group), stdin=data, what=f"write {path}")
 
-    def _exec(self, command: str, stdin: bytes | None, timeout: float | None) -> Result:
+    def _exec(
+        self,
+        command: str,
+        stdin: bytes | None,
+        timeout: float | None,
+        sinks: tuple[BinaryIO, BinaryIO] | None = None,
+    ) -> Result:
         if self.conn is None or self.conn.transport is None:
             raise RemoteError("not connected")
         try:
@@ -283,7 +314,7 @@ class Remote:
             if stdin:
                 chan.sendall(stdin)
             chan.shutdown_write()
-            out, err = self._drain(chan, timeout)
+            out, err = self._drain(chan, timeout, sinks)
             code = chan.recv_exit_status()
         except (OSError, EOFError, paramiko.SSHException) as exc:
             raise RemoteError(f"connection to {self.target.host} lost: {exc}") from None
@@ -292,8 +323,22 @@ class Remote:
         return Result(code, out.decode(errors="replace"), err.decode(errors="replace"))
 
     @staticmethod
-    def _drain(chan: paramiko.Channel, timeout: float | None) -> tuple[bytes, bytes]:
+    def _drain(
+        chan: paramiko.Channel,
+        timeout: float | None,
+        sinks: tuple[BinaryIO, BinaryIO] | None = None,
+    ) -> tuple[bytes, bytes]:
+        """Read stdout and stderr until the command ends; with *sinks*, each chunk is written
+        (and flushed) there as it arrives and nothing is kept."""
         out, err = bytearray(), bytearray()
+
+        def keep(buf: bytearray, chunk: bytes, sink: int) -> None:
+            if sinks is None:
+                buf += chunk
+            else:
+                sinks[sink].write(chunk)
+                sinks[sink].flush()
+
         deadline = None if timeout is None else time.monotonic() + timeout
         chan.settimeout(0.0)
         idle = 0.0005
@@ -301,10 +346,10 @@ class Remote:
             got = False
             try:
                 while chan.recv_ready():
-                    out += chan.recv(65536)
+                    keep(out, chan.recv(65536), 0)
                     got = True
                 while chan.recv_stderr_ready():
-                    err += chan.recv_stderr(65536)
+                    keep(err, chan.recv_stderr(65536), 1)
                     got = True
             except TimeoutError:
                 pass

@@ -147,6 +147,12 @@ class AppSpec(Frozen):
     # "local": the unit may only talk to localhost (best isolation); "any": outbound allowed
     # (e.g. a managed database); "auto": local unless a DATABASE_URL secret is set.
     network: Literal["auto", "local", "any"] = "auto"
+    # Roles beside the web process, each its own unit from the release: {"worker": "cmd"}.
+    processes: dict[str, str] = Field(default_factory=dict)
+    # Shell commands run on the host as the app user in the new release (deploy/rollback).
+    hooks: dict[Literal["pre_switch", "post_switch", "post_rollback"], str] = Field(
+        default_factory=dict
+    )
 
     @property
     def local_network_only(self) -> bool:
@@ -224,6 +230,23 @@ class AppSpec(Frozen):
             raise ValueError(f"invalid body size {v!r} (nginx size, e.g. 10m)")
         return v
 
+    @field_validator("processes")
+    @classmethod
+    def _processes(cls, v: dict[str, str]) -> dict[str, str]:
+        from deployer.ops.processes import check_role
+
+        for role, command in v.items():
+            check_role(role, command)
+        return v
+
+    @field_validator("hooks")
+    @classmethod
+    def _hooks(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, cmd in v.items():
+            if not cmd.strip() or any(c in cmd for c in "\n\r\x00"):
+                raise ValueError(f"hook {name}: one non-empty line of shell expected")
+        return v
+
     @field_validator("env", "secrets")
     @classmethod
     def _env(cls, v: dict[str, Any]) -> dict[str, Any]:
@@ -245,6 +268,25 @@ class AppSpec(Frozen):
         return self
 
 
+class Notify(Frozen):
+    """A webhook told of every release outcome; the signing secret is named, read at use."""
+
+    url: str
+    secret_from_env: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return check_url(v)
+
+    @field_validator("secret_from_env")
+    @classmethod
+    def _secret_name(cls, v: str | None) -> str | None:
+        if v is not None and not ENV_NAME.fullmatch(v):
+            raise ValueError(f"invalid environment variable name {v!r}")
+        return v
+
+
 class Target(Frozen):
     """Where to deploy (SSH host, domain, ACME) and what (the app)."""
 
@@ -263,6 +305,7 @@ class Target(Frozen):
     acme_root: Path | None = None  # root that issues site certificates (local health check)
     firewall: bool = True
     app: AppSpec = Field(default_factory=AppSpec)
+    notify: Notify | None = None
 
     @field_validator("stage")
     @classmethod

@@ -12,7 +12,7 @@ import typer
 
 from deployer import __version__
 
-GROUPS = ("sandbox", "bootstrap", "release", "plan", "package")
+GROUPS = ("sandbox", "bootstrap", "release", "ops", "plan", "package")
 
 app = typer.Typer(
     name="deployer",

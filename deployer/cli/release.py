@@ -32,18 +32,22 @@ def run_release(
     keep: int = 5,
     audit_as: str = "",
     as_json: bool = False,
+    env_text: str = "",
 ) -> Code:
     """Run a deploy or rollback on target ``t`` with live phase output (or a JSON report at the
     end); return the exit code."""
     from rich.markup import escape
 
     from deployer import report
+    from deployer.ops import notify
     from deployer.release.lifecycle import Run
     from deployer.release.lock import LockHeld
     from deployer.release.phases import GATED
 
+    hook = notify.webhook(t.notify)  # a named secret that is missing fails before any change
     console = report.console(stderr=as_json)
     what = f"artifact {artifact.sha256[:12]} ({artifact.version})" if artifact else "rollback"
+    what = "a new environment" if env_text else what
     if not as_json:
         console.print(f"[bold]{action}[/] {t.app.name} -> {t.stage} ({t.url})  {what}")
     with _connect(t) as remote:
@@ -56,9 +60,14 @@ def run_release(
             message=message,
             keep=keep,
             audit_as=audit_as,
+            env_text=env_text,
             report=None if as_json else lambda r: report.print_result(console, r),
         )
         outcome = run.execute()
+    if hook is not None:
+        problem = notify.send(hook, notify.run_event(t, run, outcome))
+        if problem and not as_json:
+            console.print(f"[yellow]webhook not delivered:[/] {escape(problem)}", highlight=False)
     seconds = report.process_seconds()
     err = outcome.error
     lines: list[str] = []
@@ -286,6 +295,7 @@ def status(stage: str = STAGE_ARG, config_file: Path = CONFIG_OPT) -> None:
         ("certificate", f"expires {facts.cert_expiry}" if facts.cert_expiry else "none"),
         ("disk", facts.disk_free),
         ("lock", facts.state.holder.describe() if facts.state.holder else "free"),
+        ("maintenance", facts.maintenance),
     ]
     for key, value in rows:
         console.print(f"  {key:<12} {value}", highlight=False)

@@ -10,7 +10,10 @@ from pathlib import PurePosixPath
 
 from deployer.release.lock import now_iso, whoami
 
-ACTIONS = ("deploy", "rollback", "promote", "unlock", "noop")
+ACTIONS = (
+    "deploy", "rollback", "promote", "unlock", "noop",
+    "exec", "env", "maintenance", "backup", "restore",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,7 @@ class AuditEntry:
     """One line of the audit log."""
 
     action: str
-    result: str  # "ok" | "failed" | "refused"
+    result: str  # "ok" | "failed" | "refused" | "started"
     release: str = ""
     sha256: str = ""
     version: str = ""

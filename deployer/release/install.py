@@ -107,3 +107,43 @@ def install_release(
     ensure_uv(remote)
     script = install_script(layout, release_id, artifact.sha256, deps, release_env(port, workers))
     remote.sh(script, stdin=artifact.path.read_bytes(), what=f"install release {release_id}")
+
+
+def copy_script(
+    layout: Layout, from_id: str, release_id: str, deps: Dependencies, env_text: str
+) -> str:
+    """Shell script (run as root) that makes *release_id* a copy of the installed release
+    *from_id* (the same artifact, e.g. restarted with a new environment): its files, its own
+    venv (uv, from the host's warm cache), a fresh release.env. Markers are not copied."""
+    q = shlex.quote
+    old, rel = PurePosixPath(layout.release(from_id)), PurePosixPath(layout.release(release_id))
+    skip = " ".join(f"! -name {q(n)}" for n in ("venv", ".installed", ".migrated", "release.env"))
+    return "\n".join(
+        [
+            "set -eu",
+            f"mkdir -p {q(str(rel))}",
+            f"find {q(str(old))} -mindepth 1 -maxdepth 1 {skip} "
+            f"-exec cp -a -t {q(str(rel))} {{}} +",
+            uv_env(),
+            venv_script(rel, deps),
+            f"printf '%s' {q(env_text)} > {q(str(rel))}/release.env",
+            f"chmod -R go-w {q(str(rel))}",
+            f"touch {q(str(rel))}/.installed",
+        ]
+    )
+
+
+def copy_release(
+    remote: Remote,
+    layout: Layout,
+    from_id: str,
+    release_id: str,
+    *,
+    port: int,
+    workers: int,
+    deps: Dependencies,
+) -> None:
+    """Install *release_id* as a copy of the installed release *from_id* (slot *port*)."""
+    ensure_uv(remote)
+    script = copy_script(layout, from_id, release_id, deps, release_env(port, workers))
+    remote.sh(script, what=f"copy release {from_id} to {release_id}")

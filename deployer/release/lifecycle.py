@@ -29,7 +29,7 @@ from deployer.release import install, ledger, switch
 from deployer.release.audit import AuditEntry
 from deployer.release.layout import Layout, new_release_id
 from deployer.release.lock import LockInfo, now_iso, release_script, whoami
-from deployer.release.phases import DEPLOY_PHASES, GATED, ROLLBACK_PHASES
+from deployer.release.phases import DEPLOY_PHASES, GATED, ROLLBACK_PHASES, with_hooks
 from deployer.release.state import (
     HostState,
     acquire_lock,
@@ -166,6 +166,9 @@ class Run:
     audit_as: str = ""  # e.g. "promote": how the audit log names this deploy
     bootstrap: bool = False  # a first release may be deployed (nothing serves yet)
     before_switch: Callable[[], str] | None = None  # e.g. wait for nginx to be installed
+    # deploy: the new .env, in place from the install phase (undone on failure); without an
+    # artifact, the current release's files are copied (an environment change)
+    env_text: str = ""
 
     layout: Layout = field(init=False)
     info: LockInfo = field(init=False)
@@ -177,6 +180,8 @@ class Run:
     old_units: list[str] = field(default_factory=list)
     workers_before: list[int] = field(default_factory=list)
     started: bool = False
+    env_swapped: bool = False
+    copy_from: str = ""  # an environment change: the release whose files are copied
     switched: bool = False
     noop: bool = False
     unlocked: bool = False  # released in the round trip of the last phase before ``unlock``
@@ -185,12 +190,14 @@ class Run:
     def __post_init__(self) -> None:
         self.layout = Layout(self.target.app.name)
         what = self.artifact.sha256[:12] if self.artifact else (self.rollback_to or "previous")
+        what = "environment" if self.env_text and not self.artifact else what
         self.info = LockInfo(who=self.who, what=f"{self.action} {what}", message=self.message)
 
     # -- running -------------------------------------------------------------------------------
     @property
     def phase_names(self) -> tuple[str, ...]:
-        return DEPLOY_PHASES if self.action == "deploy" else ROLLBACK_PHASES
+        base = DEPLOY_PHASES if self.action == "deploy" else ROLLBACK_PHASES
+        return with_hooks(base, self.action, self.target.app.hooks)
 
     def execute(self) -> Outcome:
         units = [
@@ -230,21 +237,27 @@ class Run:
         return self._plan_rollback(cur)
 
     def _plan_deploy(self, cur: ledger.Release | None) -> str:
-        art = self.artifact
-        assert art is not None
         if self.state.serving_port is None and not self.bootstrap:
             raise UnitError("nothing is serving on this host yet: run `deployer bootstrap` first")
-        same = already_current(self.state, art.sha256)
-        if same is not None:
-            self.noop, self.release_id, self.release = True, same.id, same
-            self._audit("ok", "artifact already current")
-            raise Stop(f"artifact {art.sha256[:12]} is already current (release {same.id}): no-op")
-        self.release_id = new_release_id(art.sha256)
+        art = self.artifact
+        if art is None:  # an environment change: a copy of the current release's files
+            if cur is None or cur.id not in self.state.release_dirs:
+                raise UnitError("no current release to restart with the new environment")
+            self.copy_from = cur.id
+            sha, version, commit = cur.sha256, cur.version, cur.commit
+        else:
+            sha, version, commit = art.sha256, art.version or "", art.commit or ""
+            same = already_current(self.state, sha)
+            if same is not None:
+                self.noop, self.release_id, self.release = True, same.id, same
+                self._audit("ok", "artifact already current")
+                raise Stop(f"artifact {sha[:12]} is already current (release {same.id}): no-op")
+        self.release_id = new_release_id(sha)
         self.release = ledger.Release(
             id=self.release_id,
-            sha256=art.sha256,
-            version=art.version or "",
-            commit=art.commit or "",
+            sha256=sha,
+            version=version,
+            commit=commit,
             time=now_iso(),
             who=self.who,
             status="good",
@@ -262,7 +275,8 @@ class Run:
 
     def phase_upload(self) -> Done | str:
         art = self.artifact
-        assert art is not None
+        if art is None:
+            return f"nothing to upload: the files of {self.copy_from}"
         path = artifact_path(self.layout, art.sha256)
         q = shlex.quote
         have = self.remote.sh(f"test -s {q(path)} && sha256sum {q(path)} || true").stdout
@@ -274,16 +288,47 @@ class Run:
 
     def phase_install(self) -> Done:
         spec = self.target.app
-        install.install_release(
-            self.remote,
-            self.layout,
-            self.artifact,
-            self.release_id,
-            port=self.port,
-            workers=spec.workers,
-            deps=spec.dependencies(),
-        )
+        if self.copy_from:
+            install.copy_release(
+                self.remote,
+                self.layout,
+                self.copy_from,
+                self.release_id,
+                port=self.port,
+                workers=spec.workers,
+                deps=spec.dependencies(),
+            )
+        else:
+            install.install_release(
+                self.remote,
+                self.layout,
+                self.artifact,
+                self.release_id,
+                port=self.port,
+                workers=spec.workers,
+                deps=spec.dependencies(),
+            )
+        if self.env_text:  # from here on (migrations too); the old instance keeps its own
+            from deployer.ops import env as app_env
+
+            self.remote.sh(app_env.swap_script(self.app_env_path, self.layout.app),
+                           stdin=self.env_text.encode(), what="write .env")  # fmt: skip
+            self.env_swapped = True
         return Done([Installed(self.release_id)], str(self.layout.release(self.release_id)))
+
+    def undo_install(self, _err: UnitError) -> str:
+        if not self.env_swapped:
+            return ""
+        from deployer.ops.env import restore_script
+
+        self.remote.sh(restore_script(self.app_env_path), what="restore .env")
+        return "previous .env restored"
+
+    @property
+    def app_env_path(self) -> str:
+        from deployer.ops.exec import env_file
+
+        return env_file(self.layout)
 
     def phase_migrate(self) -> Done | str:
         if not self.target.app.migrations:
@@ -297,6 +342,7 @@ class Run:
             env = install.release_env(self.port, self.target.app.workers)
         new_unit = self.layout.unit(self.release_id)
         self.old_units = [u for u in self.state.active_units if u != new_unit]
+        self._write_role_units()
         self.started = True
         # The daemon reload that enabling needs is left to the drain phase, off the path to
         # the health check (the boot-time symlink is written here all the same).
@@ -304,6 +350,36 @@ class Run:
             self.remote, self.layout, self.release_id, restart=True, env=env, reload=False
         )
         return Done([Started(self.release_id)], new_unit)
+
+    def _write_role_units(self) -> None:
+        """The process roles' template units, made from the web unit (loaded by the daemon
+        reload in the drain phase, before their instances start)."""
+        from deployer.ops import processes
+        from deployer.steps.service import unit_file
+
+        roles = self.target.app.processes
+        web = unit_file(self.target).content if roles else ""
+        for role, command in sorted(roles.items()):
+            text = processes.role_unit(web, self.layout.app, role, command)
+            self.remote.write_file(processes.unit_path(self.layout.app, role), text.encode())
+
+    def _hook(self, name: str) -> str:
+        """Run deployer.toml's hook *name* as the app user in the release being made current."""
+        from deployer.ops.exec import as_app_shell_argv
+
+        cmd = self.target.app.hooks[name]
+        argv = as_app_shell_argv(self.layout, self.layout.release(self.release_id), cmd)
+        out = self.remote.run(argv, sudo=True, what=f"{name} hook").stdout
+        return out.strip().splitlines()[-1][:120] if out.strip() else cmd[:120]
+
+    def phase_pre_switch(self) -> str:
+        return self._hook("pre_switch")
+
+    def phase_post_switch(self) -> str:
+        return self._hook("post_switch")
+
+    def phase_post_rollback(self) -> str:
+        return self._hook("post_rollback")
 
     def phase_health(self) -> str:
         body = switch.wait_healthy(
@@ -327,9 +403,18 @@ class Run:
         # the new unit skipped runs meanwhile.
         wait = wait_gone_script(self.workers_before)
         before = f"systemctl daemon-reload & r=$!; {wait}; wait $r"
+        if self.env_swapped:  # the old values are not needed any more
+            before += f"; rm -f -- {shlex.quote(self.app_env_path + '.previous')}"
         switch.stop_instances(self.remote, self.old_units, wait=False, before=before)
         stopped = [Stopped(u.split("@", 1)[1].removesuffix(".service")) for u in self.old_units]
-        return Done(list(stopped), f"stopped {', '.join(self.old_units) or 'nothing'}")
+        detail = f"stopped {', '.join(self.old_units) or 'nothing'}"
+        roles = self.target.app.processes
+        if roles:  # started on the release that now serves; the older ones drained
+            from deployer.ops.processes import move_script
+
+            self.remote.sh(move_script(self.layout, roles, self.release_id), what="processes")
+            detail += f"; {', '.join(sorted(roles))} moved to {self.release_id}"
+        return Done(list(stopped), detail)
 
     def phase_record(self) -> Done:
         led = self.state.ledger  # read under the lock we still hold

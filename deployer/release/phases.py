@@ -8,6 +8,8 @@ They run as units of ``deployer.engine`` (see ``lifecycle.Run``).
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 DEPLOY_PHASES = (
     "lock",
     "upload",
@@ -22,4 +24,20 @@ DEPLOY_PHASES = (
     "unlock",
 )
 ROLLBACK_PHASES = ("lock", "start", "health", "switch", "drain", "record", "unlock")
-GATED = frozenset({"lock", "upload", "install", "migrate", "start", "health", "switch"})
+GATED = frozenset(
+    {"lock", "upload", "install", "migrate", "start", "health", "pre_switch", "switch"}
+)
+HOOKS = ("pre_switch", "post_switch", "post_rollback")  # deployer.toml: app.hooks
+
+
+def with_hooks(phases: tuple[str, ...], action: str, hooks: Collection[str]) -> tuple[str, ...]:
+    """*phases* with the configured hooks in place: ``pre_switch`` right before the switch
+    (a deploy only; failing it fails the deploy), ``post_switch`` / ``post_rollback`` last
+    before the unlock (the release already serves)."""
+    out = list(phases)
+    if action == "deploy" and "pre_switch" in hooks:
+        out.insert(out.index("switch"), "pre_switch")
+    post = "post_switch" if action == "deploy" else "post_rollback"
+    if post in hooks:
+        out.insert(out.index("unlock"), post)
+    return tuple(out)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from deployer.ops import maintenance
 from deployer.release import audit
 from deployer.release.layout import Layout
 from deployer.release.state import SEP, STATE_SECTIONS, HostState, parse_state, read_script
@@ -23,6 +24,7 @@ class StatusFacts:
     cert_expiry: str  # notAfter of the site certificate, '' if none
     disk_free: str  # e.g. "11G free of 20G on /srv"
     recent: tuple[audit.AuditEntry, ...]
+    maintenance: str = "off"  # "on" while the maintenance page is up
 
 
 def status_script(layout: Layout, domain: str, recent: int = 5) -> str:
@@ -35,6 +37,7 @@ def status_script(layout: Layout, domain: str, recent: int = 5) -> str:
         f"openssl x509 -noout -enddate -in {cert} 2>/dev/null | cut -d= -f2",
         f"df -hP -- {q(str(layout.root))} 2>/dev/null | tail -n 1",
         f"tail -n {int(recent)} -- {q(str(layout.audit_log))} 2>/dev/null",
+        maintenance.state_script(layout.app),
     ]
     return f"; echo {SEP}; ".join(parts) + "; true"
 
@@ -42,7 +45,7 @@ def status_script(layout: Layout, domain: str, recent: int = 5) -> str:
 def parse_status(stdout: str, layout: Layout) -> StatusFacts:
     chunks = stdout.split(SEP + "\n")
     state = parse_state((SEP + "\n").join(chunks[:STATE_SECTIONS]))
-    units, cert, disk, recent = [*chunks[STATE_SECTIONS:], "", "", "", ""][:4]
+    units, cert, disk, recent, maint = [*chunks[STATE_SECTIONS:], "", "", "", "", ""][:5]
     cur = state.ledger.current()
     unit_state = "no release"
     if cur is not None:
@@ -53,7 +56,8 @@ def parse_status(stdout: str, layout: Layout) -> StatusFacts:
                 unit_state = f"{fields[2]} ({fields[3]})" if len(fields) > 3 else line
     df = disk.split()
     disk_free = f"{df[3]} free of {df[1]} on {df[5]}" if len(df) >= 6 else "unknown"
-    return StatusFacts(state, unit_state, cert.strip(), disk_free, tuple(audit.parse(recent)))
+    entries = tuple(audit.parse(recent))
+    return StatusFacts(state, unit_state, cert.strip(), disk_free, entries, maint.strip() or "off")
 
 
 def logs_argv(layout: Layout, lines: int = 100, follow: bool = False) -> list[str]:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from deployer import envfile
 from deployer.engine import Change, Done, Result
 from deployer.release.lifecycle import Run, migrate
 from deployer.release.state import HostState, parse_state
@@ -17,22 +18,13 @@ if TYPE_CHECKING:
     from deployer.artifact import Artifact
 
 
-def env_escape(value: str) -> str:
-    """Escape a value for a double-quoted systemd EnvironmentFile / dotenv assignment."""
-    for char in ("\\", '"', "`", "$"):
-        value = value.replace(char, "\\" + char)
-    return value
-
-
 def env_content(target: Target) -> str:
     spec = target.app
     values = dict(spec.env)
     values.update({k: v.get_secret_value() for k, v in spec.secrets.items()})
     # The release directory is read-only: a default SQLite database lives in shared/data.
     values.setdefault("DATABASE_URL", f"sqlite:////srv/{spec.name}/shared/data/{spec.name}.db")
-    lines = [f"# Managed by deployer: settings and secrets of {spec.name} (never printed)."]
-    lines += [f'{k}="{env_escape(v)}"' for k, v in sorted(values.items())]
-    return "\n".join(lines) + "\n"
+    return envfile.render(spec.name, values)
 
 
 def env_file(target: Target) -> FileSpec:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from deployer.engine import Change
+from deployer.ops import maintenance
 from deployer.release import switch
 from deployer.steps.base import Context, FileSpec, Step, WriteFile, file_changes, write_files
 from deployer.steps.render import render
@@ -40,10 +41,13 @@ def nginx_files(target: Target, *, tls: bool) -> list[FileSpec]:
         tls_include=TLS_INCLUDE,
         headers_include=HEADERS_INCLUDE,
         max_body_size=target.app.max_body_size,
+        maintenance_include=maintenance.include_path(app),
     )
+    maintenance_conf = maintenance.include_conf(app, target.app.health_path, HEADERS_INCLUDE)
     return [
         FileSpec(TLS_INCLUDE, render("nginx-tls.conf.j2")),
         FileSpec(HEADERS_INCLUDE, render("nginx-security-headers.conf.j2")),
+        FileSpec(maintenance.include_path(app), maintenance_conf),
         FileSpec(available, site),
     ]
 

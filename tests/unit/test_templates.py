@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from deployer.envfile import escape as env_escape
 from deployer.steps import service, web
-from deployer.steps.app import env_content, env_escape
+from deployer.steps.app import env_content
 from deployer.target import build_target
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,0 +1,320 @@
+"""Day-two commands for a stage: `exec`, `env list|set|unset`, `maintenance on|off`, `backup`,
+`restore`. Exit codes: `deployer.cli.common`; `exec` passes the command's own exit code through.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from deployer.cli.common import Code, fail, guard
+from deployer.cli.release import CONFIG_OPT, STAGE_ARG, _connect, run_release
+
+env_app = typer.Typer(help="The app's environment on the host: list (masked), set, unset.")
+maintenance_app = typer.Typer(help="Maintenance mode: nginx answers 503 with a page.")
+
+
+def _target(stage: str, config_file: Path | None):  # -> Target
+    """The stage's Target (imported late: `deployer --help` stays light)."""
+    from deployer.targets import for_stage as assemble
+
+    return assemble(stage, config_file)
+
+
+def _audit(remote, layout, action: str, result: str, release: str = "", detail: str = "") -> None:
+    from deployer.release.audit import AuditEntry
+    from deployer.release.state import append_audit
+
+    append_audit(remote, layout, AuditEntry(action, result, release=release, detail=detail))
+
+
+# -- exec ----------------------------------------------------------------------------------------
+def exec_command(
+    stage: str = STAGE_ARG,
+    command: list[str] = typer.Argument(..., help="The command, after `--`."),
+    host: str = typer.Option(None, "--host", help="One of the stage's hosts (default: the only)."),
+    interactive: bool = typer.Option(False, "--interactive", "-i", help="Attach a terminal."),
+    config_file: Path = CONFIG_OPT,
+) -> None:
+    """Run COMMAND on STAGE as the app user in the current release, with its environment;
+    audited on the host; exits with the command's exit code."""
+    from deployer.ops.exec import as_app_argv, describe, pick_host
+    from deployer.release.layout import Layout
+    from deployer.release.state import read_state
+
+    t = _target(stage, config_file)
+    try:
+        pick_host([t.host], host)
+    except ValueError as exc:
+        raise fail(Code.INPUT, f"invalid input: {exc}") from None
+    layout = Layout(t.app.name)
+    what = describe(command)
+    with _connect(t) as remote:
+        release = read_state(remote, layout).current_link
+        if not release:
+            raise fail(Code.FAILED, f"{stage} has no current release: deploy first")
+        argv = as_app_argv(layout, layout.release(release), command, tty=interactive)
+        _audit(remote, layout, "exec", "started", release, what)
+        if interactive:
+            code = remote.attach(argv, sudo=True)
+        else:  # stdin is sent when it is a pipe or a file (e.g. a password), never a terminal
+            data = None if sys.stdin.isatty() else sys.stdin.buffer.read()
+            out, err = sys.stdout.buffer, sys.stderr.buffer
+            code = remote.stream(argv, sudo=True, stdin=data, out=out, err=err)
+        _audit(remote, layout, "exec", "ok" if code == 0 else "failed", release,
+               f"exit {code}: {what}")  # fmt: skip
+    raise typer.Exit(code)
+
+
+# -- env -----------------------------------------------------------------------------------------
+def _read_env(remote, layout) -> dict[str, str]:
+    from deployer import envfile
+    from deployer.ops.exec import env_file
+
+    res = remote.run(["cat", "--", env_file(layout)], sudo=True, what="read .env")
+    return envfile.parse(res.stdout)
+
+
+@env_app.command("list")
+@guard
+def env_list(stage: str = STAGE_ARG, config_file: Path = CONFIG_OPT) -> None:
+    """The app's variables on STAGE; values masked unless declared as plain settings (app.env)."""
+    from deployer.ops.env import listing
+    from deployer.release.layout import Layout
+
+    t = _target(stage, config_file)
+    with _connect(t) as remote:
+        values = _read_env(remote, Layout(t.app.name))
+    for key, shown in listing(values, t.app.env):
+        typer.echo(f"{key}={shown}")
+
+
+def _apply_env(stage: str, config_file: Path | None, change_for, message: str) -> int:
+    """Read the host's .env, compute the change, and apply it as a health-gated release (a copy
+    of the current one, started with the new file)."""
+    from deployer import envfile
+    from deployer.ops.env import EnvError
+    from deployer.release.layout import Layout
+
+    t = _target(stage, config_file)
+    layout = Layout(t.app.name)
+    with _connect(t) as remote:
+        before = _read_env(remote, layout)
+        try:
+            change = change_for(before)
+        except EnvError as exc:
+            raise fail(Code.INPUT, f"invalid input: {exc}") from None
+    if not change.changed:
+        typer.echo(f"{stage}: environment unchanged: no-op")
+        return 0
+    note = message or f"env: {change.summary()}"
+    return run_release(
+        t,
+        action="deploy",
+        message=note,
+        audit_as="env",
+        env_text=envfile.render(t.app.name, change.after),
+    )
+
+
+@env_app.command("set")
+@guard
+def env_set(
+    stage: str = STAGE_ARG,
+    keys: list[str] = typer.Argument(..., help="Variable names (never values: see --stdin)."),
+    stdin: bool = typer.Option(False, "--stdin", help="Read the (one) value from stdin."),
+    message: str = typer.Option("", "--message", "-m", help="Why (kept in lock and audit)."),
+    config_file: Path = CONFIG_OPT,
+) -> None:
+    """Set KEYs on STAGE from the local environment (or one from stdin), then restart the app
+    through the health-gated switch; a value that breaks the app leaves the old one serving."""
+    import os
+
+    from deployer.ops.env import EnvError, set_values, values_for
+
+    try:
+        values = values_for(keys, os.environ, sys.stdin.read() if stdin else None)
+    except EnvError as exc:
+        raise fail(Code.INPUT, f"invalid input: {exc}") from None
+    raise typer.Exit(_apply_env(stage, config_file, lambda b: set_values(b, values), message))
+
+
+@env_app.command("unset")
+@guard
+def env_unset(
+    stage: str = STAGE_ARG,
+    keys: list[str] = typer.Argument(..., help="Variable names."),
+    message: str = typer.Option("", "--message", "-m", help="Why (kept in lock and audit)."),
+    config_file: Path = CONFIG_OPT,
+) -> None:
+    """Remove KEYs from STAGE's environment, then restart through the health-gated switch."""
+    from deployer.ops.env import unset_keys
+
+    raise typer.Exit(_apply_env(stage, config_file, lambda b: unset_keys(b, keys), message))
+
+
+# -- maintenance ---------------------------------------------------------------------------------
+def set_maintenance(remote, t, on: bool, message: str = "") -> None:
+    """Put up (or take down) the maintenance page of target *t*; audited."""
+    from deployer.ops import maintenance
+    from deployer.release.layout import Layout
+    from deployer.steps.web import site_paths
+
+    app = t.app.name
+    if on:
+        script = maintenance.on_script(app, site_paths(app)[0])
+        remote.sh(script, stdin=maintenance.page_html(message).encode(), what="maintenance on")
+    else:
+        remote.sh(maintenance.off_script(app), what="maintenance off")
+    _audit(remote, Layout(app), "maintenance", "ok", detail="on" if on else "off")
+
+
+def maintenance_state(remote, t) -> str:
+    from deployer.ops.maintenance import state_script
+
+    return remote.sh(state_script(t.app.name), what="maintenance state").stdout.strip()
+
+
+@maintenance_app.command("on")
+@guard
+def maintenance_on(
+    stage: str = STAGE_ARG,
+    message: str = typer.Option("", "--message", "-m", help="Shown on the page (escaped)."),
+    config_file: Path = CONFIG_OPT,
+) -> None:
+    """Public requests to STAGE get 503 + Retry-After and the maintenance page (the health and
+    readiness paths stay reachable)."""
+    t = _target(stage, config_file)
+    with _connect(t) as remote:
+        set_maintenance(remote, t, True, message)
+    typer.echo(f"{stage}: maintenance on")
+
+
+@maintenance_app.command("off")
+@guard
+def maintenance_off(stage: str = STAGE_ARG, config_file: Path = CONFIG_OPT) -> None:
+    """Take STAGE's maintenance page down: requests reach the app again."""
+    t = _target(stage, config_file)
+    with _connect(t) as remote:
+        set_maintenance(remote, t, False)
+    typer.echo(f"{stage}: maintenance off")
+
+
+# -- backup / restore ----------------------------------------------------------------------------
+def _stamp() -> str:
+    from datetime import UTC, datetime
+
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def backup(
+    stage: str = STAGE_ARG,
+    out: Path = typer.Option(Path("backups"), "--out", help="Local directory for the copy."),
+    schedule: str = typer.Option(
+        None, "--schedule", help="Also back up on the host by a timer: hourly, daily or weekly."
+    ),
+    keep: int = typer.Option(7, "--keep", help="Backups kept on the host (newest first)."),
+    config_file: Path = CONFIG_OPT,
+) -> None:
+    """Back up STAGE's database (SQLite or PostgreSQL, from the app's DATABASE_URL) into a 0600
+    file on the host, and fetch a copy into --out."""
+    import base64
+    import os
+
+    from deployer.ops import backup as ops_backup
+    from deployer.release.layout import Layout
+
+    try:
+        plan = ops_backup.BackupPlan(Layout("app"), keep=keep)
+        if schedule is not None:
+            ops_backup.timer_units(plan, schedule, "")
+    except ValueError as exc:
+        raise fail(Code.INPUT, f"invalid input: {exc}") from None
+    t = _target(stage, config_file)
+    plan = ops_backup.BackupPlan(Layout(t.app.name), keep=keep)
+    with _connect(t) as remote:
+        res = remote.sh(ops_backup.backup_script(plan, _stamp()), check=False, what="backup")
+        if res.code != 0:
+            _audit(remote, plan.layout, "backup", "failed", detail=res.stderr.strip()[-300:])
+            raise fail(Code.FAILED, f"backup failed (exit {res.code}):\n{res.stderr.strip()}")
+        host_path = res.stdout.strip().splitlines()[-1]
+        name = ops_backup.local_name(host_path)
+        data = remote.sh(f"base64 -w0 -- {host_path}", what="fetch backup").stdout
+        _audit(remote, plan.layout, "backup", "ok", detail=host_path)
+        if schedule is not None:
+            _install_timer(remote, plan, schedule)
+    out.mkdir(parents=True, exist_ok=True)
+    local = out / name
+    fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(base64.b64decode(data))
+    typer.echo(f"{stage}: backup {host_path} on the host, copy in {local}")
+    if schedule is not None:
+        typer.echo(f"{stage}: {schedule} backups by {t.app.name}-backup.timer, keeping {keep}")
+
+
+def _install_timer(remote, plan, schedule: str) -> None:
+    from deployer.ops import backup as ops_backup
+
+    path = ops_backup.script_path(plan.layout)
+    remote.write_file(path, ops_backup.backup_script(plan, "now").encode(), mode="0700")
+    units = ops_backup.timer_units(plan, schedule, path)
+    for name, text in units.items():
+        remote.write_file(f"/etc/systemd/system/{name}", text.encode())
+    timer = next(n for n in units if n.endswith(".timer"))
+    remote.sh(f"systemctl daemon-reload && systemctl enable --now --quiet {timer}",
+              what="enable backup timer")  # fmt: skip
+
+
+def restore(
+    stage: str = STAGE_ARG,
+    file: Path = typer.Argument(..., help="A backup made by `deployer backup` (local file)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    config_file: Path = CONFIG_OPT,
+) -> None:
+    """Replace STAGE's database with FILE; the app is in maintenance meanwhile; audited."""
+    from deployer.ops import backup as ops_backup
+    from deployer.release.layout import Layout
+
+    if not file.is_file():
+        raise fail(Code.INPUT, f"invalid input: {file} not found")
+    try:
+        ops_backup.local_name(file.name)
+    except ValueError as exc:
+        raise fail(Code.INPUT, f"invalid input: {exc}") from None
+    t = _target(stage, config_file)
+    if not yes and not typer.confirm(
+        f"Replace the database of {stage} ({t.url}) with {file.name}?", default=False
+    ):
+        raise typer.Exit(Code.REFUSED)
+    plan = ops_backup.BackupPlan(Layout(t.app.name))
+    stamp = _stamp()
+    with _connect(t) as remote:
+        was_on = maintenance_state(remote, t) == "on"
+        _audit(remote, plan.layout, "restore", "started", detail=file.name)
+        if not was_on:
+            set_maintenance(remote, t, True, "Restoring data; back in a moment.")
+        try:
+            remote.sh(f"mkdir -p -m 0700 -- {plan.directory}")
+            remote.write_file(ops_backup.upload_path(plan, stamp), file.read_bytes(), mode="0600")
+            script = ops_backup.restore_script(plan, stamp)
+            res = remote.sh(script, check=False, what="restore")
+        finally:
+            if not was_on:
+                set_maintenance(remote, t, False)
+        ok = res.code == 0
+        _audit(remote, plan.layout, "restore", "ok" if ok else "failed",
+               detail=file.name if ok else res.stderr.strip()[-300:])  # fmt: skip
+    if not ok:
+        raise fail(Code.FAILED, f"restore failed (exit {res.code}):\n{res.stderr.strip()}")
+    typer.echo(f"{stage}: restored {file.name}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("exec")(guard(exec_command))
+    app.command("backup")(guard(backup))
+    app.command("restore")(guard(restore))
+    app.add_typer(env_app, name="env")
+    app.add_typer(maintenance_app, name="maintenance")
