@@ -281,6 +281,15 @@ MUTATIONS = [
         {"hosts": "2"},
         edits=(("source_load_balancer_uids=[balancer.id]", "source_addresses=WORLD"),),
     ),
+    Mutation(
+        "host-web-beside-alb",
+        "aws-prod",
+        "web-through-lb",
+        {"hosts": "3"},
+        edits=(
+            ("security_groups=[lb_sg.id],", "security_groups=[lb_sg.id], cidr_blocks=WORLD_V4,"),
+        ),
+    ),
 ]
 
 
@@ -343,3 +352,14 @@ def test_config_mutation_fails_the_plan_command(m: Mutation, tmp_path) -> None:
     assert result.exit_code == 1, result.output
     plan = json.loads(result.stdout)  # one stack: one document
     assert m.rule in {v["rule"] for v in plan["violations"]}
+
+
+@pytest.mark.parametrize("stack", ["aws-dev", "aws-prod", "digitalocean-prod"])
+def test_fleets_behind_their_load_balancer_pass(stack: str) -> None:
+    """The unmutated fleet (hosts: 3): the load balancer's own group may take the world on 443."""
+    m = Mutation(f"fleet-{stack}", stack, "", {"hosts": "3"})
+    run = mutated_run(m)
+    s = settings_of(stack, hosts="3")
+    assert any(r.type.endswith(":LoadBalancer") for r in run.resources)
+    assert policies.check(run.resources, s) == []
+    assert crossguard(run.resources, s) == []
