@@ -36,8 +36,8 @@ STAGE_KEYS = {
 }  # fmt: skip
 APP_KEYS = {
     "name", "source", "include", "asgi", "requirements", "version_file", "health_path",
-    "workers", "env", "migrations", "max_body_size", "network", "secrets_from_env",
-    "secrets_file", "hooks", "processes",
+    "ready_path", "workers", "env", "migrations", "max_body_size", "network",
+    "secrets_from_env", "secrets_file", "hooks", "processes",
 }  # fmt: skip
 PATH_KEYS = ("ssh_key", "acme_ca", "acme_root", "outputs")
 

@@ -139,6 +139,9 @@ class AppSpec(Frozen):
     requirements: str | None = None  # None: pyproject.toml (+ uv.lock) or requirements.txt
     version_file: str | None = None  # None: VERSION, when the project ships one
     health_path: str = "/health"
+    # After the health path, the switch waits for this one (200) on the new release itself:
+    # the sample's /ready answers 503 while its database is unreachable.
+    ready_path: str | None = None
     workers: int = Field(2, ge=1, le=64)
     env: dict[str, str] = Field(default_factory=dict)
     secrets: dict[str, SecretStr] = Field(default_factory=dict)
@@ -215,6 +218,16 @@ class AppSpec(Frozen):
     @classmethod
     def _health(cls, v: str) -> str:
         return check_url_path(v)
+
+    @field_validator("ready_path")
+    @classmethod
+    def _ready(cls, v: str | None) -> str | None:
+        return None if v is None else check_url_path(v)
+
+    @property
+    def gate_paths(self) -> tuple[str, ...]:
+        """What a new release must answer 200 on, in order, before it takes traffic."""
+        return (self.health_path, self.ready_path) if self.ready_path else (self.health_path,)
 
     @field_validator("source")
     @classmethod

@@ -19,6 +19,7 @@ SAMPLE_APP = {
     "requirements": "app/requirements.txt",
     "migrations": "app/alembic.ini",
     "version_file": "app/VERSION",
+    "ready_path": "/ready",
 }
 
 
@@ -89,6 +90,9 @@ def bootstrap(
         "requirements.txt at its root)."
     ),
     health_path: str = typer.Option(None, help="Health path (default /health)."),
+    ready_path: str = typer.Option(
+        None, help="Readiness path gating the switch, e.g. /ready (default: the health path)."
+    ),
     workers: int = typer.Option(None, help="gunicorn workers."),
     env: list[str] = typer.Option(None, "--env", "-e", help="Setting KEY=VALUE."),
     secret: list[str] = typer.Option(
@@ -126,6 +130,7 @@ def bootstrap(
         "asgi": asgi,
         "requirements": requirements,
         "health_path": health_path,
+        "ready_path": ready_path,
         "workers": workers,
         "migrations": migrations,
         "version_file": version_file,

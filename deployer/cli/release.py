@@ -336,7 +336,37 @@ def logs(
             remote.conn.run(cmd, hide=False, warn=True, pty=True)
 
 
-COMMANDS = (deploy, rollback, releases, unlock, promote, status, logs)
+@guard
+def apps(
+    where: str = typer.Argument(..., help="Stage in deployer.toml, or [user@]host[:port]."),
+    config_file: Path = CONFIG_OPT,
+) -> None:
+    """What a host serves: each app with its domain, current release and running instances."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from deployer import config
+    from deployer.release.apps import apps_script, parse_apps
+    from deployer.targets import assemble, for_stage
+
+    path = config_file or config.DEFAULT_FILE
+    stages = config.load(path).get("stages", {}) if path.is_file() else {}
+    if where in stages:
+        t = for_stage(where, config_file)
+    else:  # a bare host: apps only reads it (the domain is never contacted)
+        t = assemble(where, cli={"domain": "apps.invalid"}, app={}, secrets=False)
+    with _connect(t) as remote:
+        served = parse_apps(remote.sh(apps_script(), what="read the apps").stdout)
+    table = Table("app", "domain", "release", "version", "running")
+    for a in served:
+        table.add_row(a.name, a.domain, a.release or "-", a.version or "-", " ".join(a.running))
+    console = Console()
+    if not console.is_terminal:  # pipes and CI logs: never truncate ids
+        console.width = 200
+    console.print(table)
+
+
+COMMANDS = (deploy, rollback, releases, unlock, promote, status, logs, apps)
 
 
 def register(app: typer.Typer) -> None:

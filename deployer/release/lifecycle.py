@@ -382,10 +382,11 @@ class Run:
         return self._hook("post_rollback")
 
     def phase_health(self) -> str:
-        body = switch.wait_healthy(
-            self.remote, self.layout, self.release_id, self.port, self.target.app.health_path
-        )
-        return body.strip()[:120]
+        bodies = [
+            switch.wait_healthy(self.remote, self.layout, self.release_id, self.port, path)
+            for path in self.target.app.gate_paths  # health, then readiness: the gate
+        ]
+        return bodies[0].strip()[:120]
 
     def phase_switch(self) -> Done:
         waited = self.before_switch() if self.before_switch else ""

@@ -115,9 +115,8 @@ class Service(Step):
                 port = int(ctx.facts.kv("current_env").get("PORT", "0"))
                 env = release_env(port, c.workers) if c.workers else ""
                 switch.start_instance(ctx.remote, layout, c.release_id, restart=c.restart, env=env)
-                switch.wait_healthy(
-                    ctx.remote, layout, c.release_id, port, ctx.target.app.health_path
-                )
+                for path in ctx.target.app.gate_paths:  # health, then readiness
+                    switch.wait_healthy(ctx.remote, layout, c.release_id, port, path)
             elif isinstance(c, StopInstances):
                 switch.stop_instances(ctx.remote, list(c.units))
         return ""

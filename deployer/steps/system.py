@@ -13,7 +13,7 @@ DPKG_TIMEOUT = 600
 
 
 def wanted_packages(firewall: bool) -> list[str]:
-    pkgs = ["nginx", "certbot", "python3-venv"]
+    pkgs = ["nginx", "certbot"]  # the app's venv needs only python3: uv builds it
     return [*pkgs, "nftables"] if firewall else pkgs
 
 
@@ -85,11 +85,11 @@ class Wait(Step):
         return f"waited for {', '.join(wait.holders)}"
 
 
-FIRST = ("python3-venv",)  # what the app install needs; the rest installs meanwhile
+FIRST: tuple[str, ...] = ()  # what the app install needs first (nothing: uv); the rest meanwhile
 
 
 def package_changes(wanted: list[str], installed: set[str]) -> list[Change]:
-    """python3-venv now (the app's venv needs it); the rest in the background, joined before
+    """What the app's install needs now (FIRST); the rest in the background, joined before
     nginx is configured (so apt overlaps the app's install)."""
     missing = [p for p in wanted if p not in installed]
     now = tuple(p for p in missing if p in FIRST)
@@ -101,7 +101,7 @@ def package_changes(wanted: list[str], installed: set[str]) -> list[Change]:
 
 
 class Packages(Step):
-    """nginx, certbot, python3-venv (and nftables)."""
+    """nginx and certbot (and nftables): none needed by the app's venv (uv)."""
 
     name = "packages"
 
@@ -164,7 +164,7 @@ def wanted_dirs(app: str) -> list[tuple[str, str, str, str]]:
         ("/etc/nginx/deployer", "755", "root", "root"),
         ("/etc/deployer", "755", "root", "root"),
         ("/var/www/deployer-acme", "755", "root", "root"),
-        ("/var/cache/deployer/pip", "700", "root", "root"),
+        ("/var/cache/deployer/uv", "700", "root", "root"),
     ]
 
 

@@ -72,6 +72,7 @@ def sample_app_source() -> Path:
 # The sample app's layout: only app/ of its project ships; every path relative to the project.
 SAMPLE_LAYOUT = [
     "--include", "app", "--requirements", "app/requirements.txt", "--version-file", "app/VERSION",
+    "--ready-path", "/ready",
 ]  # fmt: skip
 
 

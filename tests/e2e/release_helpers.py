@@ -38,10 +38,16 @@ def downgrade() -> None:
 '''
 
 
+UNREACHABLE_DB = (
+    'import os\n\nos.environ["DATABASE_URL"] = "postgresql+psycopg://app@127.0.0.1:9/none"\n'
+)
+
+
 def make_version(root: Path, version: str, broken: str = "") -> Path:
     """A project holding a copy of the sample app with app/VERSION = version; ``broken`` picks a
     defect: 'import' (import error), 'health' (/health answers 500), 'migration' (alembic
-    fails); 'slow' is no defect: it boots 4 s late, so a deploy of it holds the lock that long.
+    fails), 'db' (its database is unreachable: /ready answers 503); 'slow' is no defect: it
+    boots 4 s late, so a deploy of it holds the lock that long.
     Returns the project root."""
     src = root / f"v{version}-{broken or 'ok'}" / "app"
     if src.exists():
@@ -60,6 +66,9 @@ def make_version(root: Path, version: str, broken: str = "") -> Path:
     elif broken == "slow":
         main = src / "main.py"
         main.write_text("import time\n\ntime.sleep(4)\n" + main.read_text())
+    elif broken == "db":  # its own database setting names one nobody listens on
+        main = src / "main.py"
+        main.write_text(UNREACHABLE_DB + main.read_text())
     elif broken == "migration":
         (src / "migrations" / "versions" / "29990101_9999_fails.py").write_text(FAILING_MIGRATION)
     return src.parent
@@ -123,6 +132,7 @@ def write_config(tmp: Path, stages: dict[str, Host], source: Path) -> Path:
             'include = ["app"]',
             'requirements = "app/requirements.txt"',
             'version_file = "app/VERSION"',
+            'ready_path = "/ready"',
             'migrations = "app/alembic.ini"',
             'env = { ENVIRONMENT = "production" }',
             'secrets_from_env = ["SECRET_KEY"]',

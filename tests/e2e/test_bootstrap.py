@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -82,6 +83,35 @@ def test_fresh_host_serves_https_health_through_nginx(booted: Bootstrapped) -> N
     names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert out["domain"] in names.get_values_for_type(x509.DNSName)
     assert "Pebble" in cert.issuer.rfc4514_string()
+
+
+def post(host: Host, path: str, body: bytes, content_type: str) -> tuple[int, dict]:
+    """POST over HTTPS to the host's domain (verified against the ACME root); (status, JSON)."""
+    import http.client
+    import ssl
+
+    out = host.outputs()
+    ctx = ssl.create_default_context(cafile=out["acme_root"])
+    conn = http.client.HTTPSConnection(out["domain"], 443, timeout=10)
+    sock = socket.create_connection((out["address"], 443), timeout=10)
+    conn.sock = ctx.wrap_socket(sock, server_hostname=out["domain"])
+    try:
+        conn.request("POST", path, body, {"Content-Type": content_type})
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read() or b"null")
+    finally:
+        conn.close()
+
+
+def test_first_deploy_answers_token_for_a_created_user(booted: Bootstrapped) -> None:
+    """Migrated on its first deploy: the database has its tables, not just /health's 200."""
+    user = {"username": "first-user", "email": "first@example.com", "password": "p" * 16}
+    status, created = post(booted.host, "/users", json.dumps(user).encode(), "application/json")
+    assert status == 201, created
+    form = f"username={user['username']}&password={user['password']}".encode()
+    status, token = post(booted.host, "/token", form, "application/x-www-form-urlencoded")
+    assert status == 200, token
+    assert token["token_type"] == "bearer" and token["access_token"]
 
 
 def test_http_redirects_to_https(booted: Bootstrapped) -> None:

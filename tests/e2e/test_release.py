@@ -73,6 +73,7 @@ def test_redeploy_of_the_same_artifact_is_a_noop(stage: Stage) -> None:
         ("import", "health", "module_that_does_not_exist"),
         ("health", "health", "500"),
         ("migration", "migrate", "migration 9999 fails on purpose"),
+        ("db", "health", "503"),  # readiness: /ready gates the switch
     ],
 )
 def test_broken_v3_leaves_v2_serving_and_is_marked_bad(

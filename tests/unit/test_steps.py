@@ -196,8 +196,7 @@ def test_decision_table(name, facts_over, app_over, artifact, expected) -> None:
 
 def test_fresh_host_plans_everything() -> None:
     got = decide(target(), FRESH)
-    assert got["packages"] == ["install python3-venv",
-                               "install nginx certbot nftables in the background"]  # fmt: skip
+    assert got["packages"] == ["install nginx certbot nftables in the background"]
     assert got["user"] == ["create system user app"]
     assert len(got["dirs"]) == len(system.wanted_dirs("app"))
     assert got["env file"] == [f"create {ENV}"]
@@ -210,7 +209,7 @@ def test_fresh_host_plans_everything() -> None:
 
 
 def test_all_packages_present_but_one() -> None:
-    sections = converged(target(), packages="nginx=ii \npython3-venv=ii \nnftables=ii ")
+    sections = converged(target(), packages="nginx=ii \nnftables=ii ")
     assert decide(target(), sections)["packages"] == ["install certbot in the background"]
 
 
@@ -231,11 +230,11 @@ def test_commands_dirs_only_the_drifted_ones() -> None:
     assert script == "set -e; install -d -m 755 -o root -g root /srv/app"
 
 
-def test_commands_packages_first_in_front_then_the_rest_behind() -> None:
-    cmds = commands(system.Packages(), target(), FRESH)
-    assert "install -y --no-install-recommends python3-venv" in cmds[0] and "update" in cmds[0]
-    assert cmds[1].endswith("install -y --no-install-recommends nginx certbot nftables")
-    assert "apt-get" in cmds[1] and "update;" not in cmds[1]  # updated once, in front
+def test_commands_packages_all_behind_the_app_install() -> None:
+    """uv builds the venv from python3 alone: nothing waits for apt in front."""
+    (cmd,) = commands(system.Packages(), target(), FRESH)
+    assert cmd.endswith("install -y --no-install-recommends nginx certbot nftables")
+    assert "update;" in cmd
 
 
 def test_commands_nginx_links_and_reload() -> None:
