@@ -230,7 +230,8 @@ class Run:
     def phase_lock(self) -> str:
         self.state = acquire_lock(self.remote, self.layout, self.info)
         self.old_port = self.state.serving_port
-        self.port = install.other_port(self.old_port)
+        slots = install.app_slots(self.remote, self.target.app.name)
+        self.port = install.other_port(self.old_port, slots)
         cur = self.state.ledger.current()
         if self.action == "deploy":
             return self._plan_deploy(cur)

@@ -98,3 +98,10 @@ def test_the_sample_app_ships_only_its_package(tmp_path: Path) -> None:
     assert "app/main.py" in listed and "app/alembic.ini" in listed
     assert art.version == (repo / "app" / "VERSION").read_text().strip()
     assert spec.gunicorn_config() == "app/gunicorn.conf.py"
+
+
+def test_readiness_gates_the_switch_after_health() -> None:
+    assert AppSpec().gate_paths == ("/health",)
+    assert AppSpec(ready_path="/ready").gate_paths == ("/health", "/ready")
+    with pytest.raises(ValueError, match="URL path"):
+        AppSpec(ready_path="/../etc")
