@@ -87,10 +87,11 @@ def one_round(
         res["deployer cold"] = [timed(deployer_argv(outputs), env)]
         res["plain re-run"] = [timed(plain_argv(theirs.outputs(), artifact.path))]
         res["deployer no-op"], res["baseline no-op"] = [], []
-        for _ in range(noop_runs):  # interleaved, so both see the same machine load
-            res["deployer no-op"].append(noop(outputs, env))
-            if baseline:
-                res["baseline no-op"].append(noop(outputs, env, baseline))
+        for i in range(noop_runs):  # interleaved in alternating order: the same machine load
+            pair = [("deployer no-op", REPO), ("baseline no-op", baseline)]
+            for key, cwd in pair if i % 2 == 0 else pair[::-1]:
+                if cwd is not None:
+                    res[key].append(noop(outputs, env, cwd))
         res["  (in-process)"] = INTERNAL[-noop_runs:]
         if not baseline:
             del res["baseline no-op"]

@@ -208,6 +208,7 @@ def promote(
         None, help="Where Pulumi.<stack>.yaml live (default: deployer.toml's directory)."
     ),
     config_file: Path = CONFIG_OPT,
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON report of the deploy."),
 ) -> None:
     """Deploy to DST exactly the artifact (same sha256) SRC runs; refuse if SRC is unhealthy
     or DST is locked."""
@@ -234,13 +235,18 @@ def promote(
     src_t, dst_t = for_stage(src, config_file), for_stage(dst, config_file)
     with _connect(src_t) as remote:
         source = check_src(remote, src_t)
-        typer.echo(f"{src}: {source.release.id} ({source.release.sha256[:12]}) healthy")
+        typer.echo(
+            f"{src}: {source.release.id} ({source.release.sha256[:12]}) healthy", err=as_json
+        )
         out = Path(tempfile.mkdtemp(prefix="deployer-promote-"))
         artifact = source_artifact(remote, src_t, source.release, out)
     with _connect(dst_t) as remote:
         check_destination_unlocked(remote, dst_t)
     note = message or f"promoted from {src}"
-    code = run_release(dst_t, action="deploy", artifact=artifact, message=note, audit_as="promote")
+    code = run_release(
+        dst_t, action="deploy", artifact=artifact, message=note, audit_as="promote",
+        as_json=as_json,
+    )  # fmt: skip
     raise typer.Exit(code)
 
 

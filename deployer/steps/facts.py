@@ -59,16 +59,6 @@ class Facts:
         pairs = [ln.split("=", 1) for ln in self.lines("packages") if "=" in ln]
         return {name for name, status in pairs if status.startswith("ii")}
 
-    @property
-    def units(self) -> dict[str, str]:
-        """Loaded app units -> active state (e.g. app@<id>.service -> active)."""
-        out = {}
-        for line in self.lines("units"):
-            parts = line.split()
-            if len(parts) >= 3:
-                out[parts[0]] = parts[2]
-        return out
-
     def kv(self, key: str) -> dict[str, str]:
         """A section of ``KEY=VALUE`` lines as a dict."""
         return dict(ln.split("=", 1) for ln in self.lines(key) if "=" in ln)
@@ -111,8 +101,8 @@ def host_probes(
     stat_paths: list[str],
     links: list[str],
 ) -> list[tuple[str, str]]:
-    """The probes bootstrap reads: packages, user, files, links, the current release, units,
-    cert, busy (the release state itself is read by ``release.state.read_script``)."""
+    """The probes bootstrap reads: packages, user, files, links, the current release, enabled
+    units, cert, busy (the release state, running units included, is ``state.read_script``)."""
     root = f"/srv/{app}"
     cur = f"{root}/current"
     return [
@@ -136,10 +126,6 @@ def host_probes(
         ("current_installed", f"test -f {q(cur)}/.installed && echo yes"),
         ("current_migrated", f"test -f {q(cur)}/.migrated && echo yes"),
         ("current_env", f"cat {q(cur)}/release.env"),
-        (
-            "units",
-            f"systemctl list-units --all --plain --no-legend --type=service {q(app + '@*')}",
-        ),
         (
             "unit_enabled",
             f"ls /etc/systemd/system/multi-user.target.wants/ | grep {q('^' + app + '@')}",

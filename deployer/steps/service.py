@@ -9,7 +9,7 @@ from deployer.engine import Change
 from deployer.release import switch
 from deployer.release.install import release_env
 from deployer.release.layout import Layout
-from deployer.steps.app import deploying, env_file, serving_release
+from deployer.steps.app import deploying, env_file, release_state, serving_release
 from deployer.steps.base import Context, FileSpec, Step, WriteFile, file_changes, write_files
 from deployer.steps.facts import Facts
 from deployer.steps.render import render
@@ -79,7 +79,8 @@ def service_changes(facts: Facts, target: Target, artifact: Artifact) -> list[Ch
     rid = serving_release(facts)
     unit = Layout(target.app.name).unit(rid)
     workers = target.app.workers
-    active = facts.units.get(unit) == "active"
+    running = release_state(facts).active_units
+    active = unit in running
     enabled = unit in facts.lines("unit_enabled")
     settings = bool(file_changes(facts, [env_file(target)]))
     if facts.kv("current_env").get("WEB_CONCURRENCY") != str(workers):
@@ -88,7 +89,7 @@ def service_changes(facts: Facts, target: Target, artifact: Artifact) -> list[Ch
         changes.append(StartInstance(rid, unit, restart=True))
     elif not active or not enabled:
         changes.append(StartInstance(rid, unit))
-    others = sorted(u for u, state in facts.units.items() if u != unit and state == "active")
+    others = sorted(u for u in running if u != unit)
     if others:
         changes.append(StopInstances(tuple(others)))
     return changes

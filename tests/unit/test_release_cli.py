@@ -86,3 +86,48 @@ def test_promote_without_the_pulumi_cli_never_copies_the_committed_file(
     assert result.exit_code == 5, result.output
     assert "stack outputs" in result.output
     assert (tmp_path / "Pulumi.gcp-prod.yaml").read_text() == before
+
+
+@pytest.mark.parametrize(
+    ("fail_at", "code", "line"),
+    [("", 0, "is live"), ("health", 4, "failed in phase health"), ("drain", 4, "traffic is on")],
+)
+def test_deploy_json_report_is_the_engine_s_results(monkeypatch, fail_at, code, line) -> None:
+    """The runner's results as JSON (no host: the lifecycle's phases are stand-ins)."""
+    import contextlib
+    import io
+    import json
+    import sys
+
+    from deployer.cli import release
+    from deployer.engine import Unit, UnitError, run
+    from deployer.release import lifecycle
+    from deployer.release.phases import DEPLOY_PHASES, GATED
+    from deployer.target import build_target
+
+    def phase(name: str):
+        def fn() -> str:
+            if name == fail_at:
+                raise UnitError(f"{name} broke", tail="the log tail")
+            return f"{name} done"
+
+        return fn
+
+    def execute(self):
+        self.release_id = "20261127T090501-" + "a" * 16
+        units = [Unit(n, phase(n), gated=n in GATED, always=n == "unlock") for n in DEPLOY_PHASES]
+        return run(units)
+
+    monkeypatch.setattr(lifecycle.Run, "execute", execute)
+    monkeypatch.setattr(release, "_connect", lambda _t: contextlib.nullcontext())
+    t = build_target({"host": "203.0.113.10", "domain": "api.example.com"})
+    art = type("A", (), {"sha256": "b" * 64, "version": "1"})()
+    buf = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", buf)
+    got = release.run_release(t, action="deploy", artifact=art, as_json=True)
+    data = json.loads(buf.getvalue())
+    assert int(got) == code and data["exit_code"] == code and data["ok"] is (code == 0)
+    assert [s["name"] for s in data["steps"]] == list(DEPLOY_PHASES)
+    assert any(line in m for m in data["message"])
+    if fail_at:
+        assert data["error"] == f"{fail_at} broke" and data["tail"] == "the log tail"
