@@ -23,6 +23,7 @@ from typing import BinaryIO
 import paramiko
 from fabric import Connection
 
+from deployer.shell import sh_c, write_file_script
 from deployer.target import Target
 
 DEFAULT_KNOWN_HOSTS = Path("~/.ssh/known_hosts")
@@ -53,22 +54,6 @@ class Result:
 
 def tail(text: str, lines: int = 20) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
-
-
-def sh_c(script: str) -> list[str]:
-    """argv running a compound shell script (so sudo covers all of it)."""
-    return ["sh", "-c", script]
-
-
-def write_file_script(path: str, mode: str, owner: str, group: str) -> str:
-    """Shell script that atomically replaces *path* with stdin, owned and moded as given."""
-    p = shlex.quote(path)
-    return (
-        f'set -e; umask 077; d=$(dirname {p}); mkdir -p "$d"; '
-        'tmp=$(mktemp "$d/.deployer.XXXXXX"); '
-        f'cat > "$tmp"; chown {shlex.quote(owner)}:{shlex.quote(group)} "$tmp"; '
-        f'chmod {shlex.quote(mode)} "$tmp"; mv -f "$tmp" {p}'
-    )
 
 
 def host_key_name(host: str, port: int) -> str:
@@ -104,11 +89,6 @@ def fingerprint(key: paramiko.PKey) -> str:
 
     digest = hashlib.sha256(key.asbytes()).digest()
     return base64.b64encode(digest).decode().rstrip("=")
-
-
-def _pkey_from_line(line: str) -> paramiko.PKey:
-    kind, data = line.split()[:2]
-    return paramiko.PKey.from_type_string(kind, __import__("base64").b64decode(data))
 
 
 def nodelay_socket(host: str, port: int, timeout: float) -> socket.socket:
@@ -197,10 +177,10 @@ class Remote:
     def _set_host_key_policy(self, conn: Connection) -> None:
         client = conn.client
         name = host_key_name(conn.host, conn.port)
-        if self.target.ssh_host_key:  # pinned: only this key is acceptable
-            client.get_host_keys().add(
-                name, self.target.ssh_host_key.split()[0], _pkey_from_line(self.target.ssh_host_key)
-            )
+        pinned = self.target.ssh_host_key
+        if pinned:  # only this key is acceptable
+            key = paramiko.PKey.from_type_string(pinned.kind, pinned.blob)
+            client.get_host_keys().add(name, pinned.kind, key)
             client.set_missing_host_key_policy(_Refuse("the pinned ssh_host_key"))
             return
         known = self._known_hosts_file(conn)

@@ -14,13 +14,12 @@ truth.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from deployer.release.layout import SHA256
+from deployer.names import IMAGE_BY_DIGEST, PACKAGE_PATH, SHA256, STACK
 
 ARTIFACT_KEYS: dict[str, tuple[str, ...]] = {
     "gcp": ("deployer:image",),
@@ -28,11 +27,6 @@ ARTIFACT_KEYS: dict[str, tuple[str, ...]] = {
 }
 ALL_ARTIFACT_KEYS = tuple(key for keys in ARTIFACT_KEYS.values() for key in keys)
 
-_STACK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-# A container image pinned by digest (never a tag).
-IMAGE_BY_DIGEST = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$")
-# A relative path inside the project, as `deployer package` names it (hash in the name).
-PACKAGE_PATH = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]+\.zip$")
 _VALIDATORS = {
     "deployer:image": IMAGE_BY_DIGEST,
     "deployer:appPackage": PACKAGE_PATH,
@@ -63,7 +57,7 @@ def stack_names(root: Path) -> list[str]:
 
 def stack_file(root: Path, stack: str) -> Path:
     """Path of ``Pulumi.<stack>.yaml`` in *root*, after checking the stack name."""
-    if not _STACK.match(stack):
+    if not STACK.match(stack):
         raise StackConfigError(f"invalid stack name {stack!r} (letters, digits, . _ -)")
     return Path(root) / f"Pulumi.{stack}.yaml"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -25,14 +26,15 @@ from pydantic import (
     model_validator,
 )
 
+from deployer.layout import Layout
+from deployer.names import LABEL, check_app, check_domain
 from deployer.project import Dependencies, Project, dependencies
-from deployer.release.layout import check_app
 
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
 
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+HOST_LABEL = re.compile(rf"^{LABEL}$")
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 ASGI_PATH = re.compile(rf"^{IDENT}(\.{IDENT})*:{IDENT}$")
 URL_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
@@ -53,16 +55,6 @@ class TargetError(ValueError):
     """The target description is invalid; the message says which field and why."""
 
 
-def check_domain(value: str) -> str:
-    """A lower-case DNS name of at least two labels (letters, digits, hyphens)."""
-    name = value.lower().rstrip(".")
-    if len(name) > 253 or "." not in name:
-        raise ValueError(f"not a valid domain name: {value!r}")
-    if not all(LABEL.fullmatch(label) for label in name.split(".")):
-        raise ValueError(f"not a valid domain name: {value!r}")
-    return name
-
-
 def check_host(value: str) -> str:
     """An IP address or a DNS name (single-label names such as ssh-config aliases allowed)."""
     try:
@@ -70,7 +62,7 @@ def check_host(value: str) -> str:
     except ValueError:
         pass
     name = value.lower().rstrip(".")
-    if not name or len(name) > 253 or not all(LABEL.fullmatch(lb) for lb in name.split(".")):
+    if not name or len(name) > 253 or not all(HOST_LABEL.fullmatch(lb) for lb in name.split(".")):
         raise ValueError(f"not a valid host name or IP address: {value!r}")
     return name
 
@@ -100,18 +92,34 @@ def check_url(value: str) -> str:
     return value
 
 
-def check_host_key(value: str) -> str:
-    """One OpenSSH public key line: ``TYPE BASE64 [comment]``; the comment is dropped."""
-    fields = value.strip().split()
-    if len(fields) < 2 or fields[0] not in HOST_KEY_TYPES or "\n" in value.strip():
-        raise ValueError(f"not an OpenSSH host key line: {value[:40]!r}")
-    try:
-        blob = base64.b64decode(fields[1], validate=True)
-    except ValueError as exc:
-        raise ValueError("host key is not valid base64") from exc
-    if fields[0].encode() not in blob[:40]:
-        raise ValueError("host key type does not match its data")
-    return f"{fields[0]} {fields[1]}"
+@dataclass(frozen=True)
+class HostKey:
+    """A pinned SSH host key, parsed once from its OpenSSH line ``TYPE BASE64 [comment]``."""
+
+    kind: str
+    blob: bytes
+
+    @classmethod
+    def parse(cls, value: str) -> HostKey:
+        """Check and parse one key line (the comment is dropped); raise ValueError."""
+        fields = value.strip().split()
+        if len(fields) < 2 or fields[0] not in HOST_KEY_TYPES or "\n" in value.strip():
+            raise ValueError(f"not an OpenSSH host key line: {value[:40]!r}")
+        try:
+            blob = base64.b64decode(fields[1], validate=True)
+        except ValueError as exc:
+            raise ValueError("host key is not valid base64") from exc
+        if fields[0].encode() not in blob[:40]:
+            raise ValueError("host key type does not match its data")
+        return cls(fields[0], blob)
+
+    @property
+    def line(self) -> str:
+        """``TYPE BASE64``, as known_hosts and the stacks' ``ssh_host_key`` output write it."""
+        return f"{self.kind} {base64.b64encode(self.blob).decode()}"
+
+    def __str__(self) -> str:
+        return self.line
 
 
 def check_env_value(value: str) -> str:
@@ -309,7 +317,7 @@ class Target(Frozen):
     ssh_port: int | None = Field(None, ge=1, le=65535)  # None: ~/.ssh/config or 22
     ssh_user: str | None = None  # None: ~/.ssh/config or the local user name
     ssh_key: Path | None = None
-    ssh_host_key: str | None = None
+    ssh_host_key: HostKey | None = None
     domain: str
     address: str | None = None  # where clients reach HTTPS (sandbox); None: resolve domain
     acme_server: str = LETS_ENCRYPT
@@ -364,10 +372,10 @@ class Target(Frozen):
             raise ValueError(f"invalid e-mail address {v!r}")
         return v
 
-    @field_validator("ssh_host_key")
+    @field_validator("ssh_host_key", mode="before")
     @classmethod
-    def _host_key(cls, v: str | None) -> str | None:
-        return None if v is None else check_host_key(v)
+    def _host_key(cls, v: str | HostKey | None) -> HostKey | None:
+        return HostKey.parse(v) if isinstance(v, str) else v
 
     @field_validator("ssh_key", "acme_ca", "acme_root")
     @classmethod
@@ -375,6 +383,11 @@ class Target(Frozen):
         if v is not None and not v.expanduser().is_file():
             raise ValueError(f"file not found: {v}")
         return None if v is None else v.expanduser()
+
+    @property
+    def layout(self) -> Layout:
+        """Where this target's app lives on the host."""
+        return Layout(self.app.name)
 
     @property
     def url(self) -> str:

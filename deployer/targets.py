@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from deployer import config
+from deployer.names import check_stack
 from deployer.target import Target, TargetError, build_target, from_outputs, merge
 
 HOST_ARG = re.compile(r"^(?:(?P<user>[^@]+)@)?(?P<host>[^:@]+)(?::(?P<port>[0-9]{1,5}))?$")
-STACK_NAME = re.compile(r"^[A-Za-z0-9_./-]{1,100}$")
 
 
 def parse_host(value: str) -> dict[str, Any]:
@@ -48,8 +48,10 @@ def parse_env(pairs: list[str]) -> dict[str, str]:
 
 def stack_outputs(stack: str) -> dict[str, Any]:
     """`pulumi stack output --json --show-secrets` for *stack* (the Pulumi CLI must exist)."""
-    if not STACK_NAME.fullmatch(stack):
-        raise TargetError(f"invalid stack name {stack!r}")
+    try:
+        check_stack(stack, qualified=True)
+    except ValueError as exc:
+        raise TargetError(str(exc)) from None
     pulumi = shutil.which("pulumi")
     if pulumi is None:
         raise TargetError("the pulumi CLI is not installed: export the outputs with --outputs FILE")

@@ -1,4 +1,4 @@
-"""The output contract every stack exports (see notes/contracts.md); defined once here."""
+"""The output contract every stack exports; defined once here (the README lists its keys)."""
 
 from __future__ import annotations
 

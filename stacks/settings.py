@@ -12,8 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from deployer.release.layout import APP_NAME, SHA256
-from deployer.stack_config import IMAGE_BY_DIGEST, PACKAGE_PATH
+from deployer.names import APP_NAME, DOMAIN, IMAGE_BY_DIGEST, PACKAGE_PATH, SHA256
 
 NAMESPACE = "deployer"
 CLOUDS = ("aws", "gcp", "azure", "digitalocean")
@@ -23,8 +22,6 @@ PROD_STAGES = ("prod", "production")
 DO_STANDBY_MIN_GB = 2  # DigitalOcean: standby nodes need plans with 2 GB of RAM or more
 
 _STAGE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
-_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
-_DOMAIN = re.compile(rf"^(?:{_LABEL}\.)+[a-z]{{2,63}}$")
 _LOGIN_KEY = re.compile(r"^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$")
 _SIZE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _REGION = re.compile(r"^[a-z0-9-]{2,40}$")
@@ -129,9 +126,9 @@ def load(raw: Raw, provider: Raw | None = None) -> Settings:
     """Validate raw ``deployer:*`` values (strings, lists as JSON); raise ConfigError."""
     cloud = _choice(raw, "cloud", CLOUDS)
     stage = _match(raw, "stage", _STAGE, "a lowercase name like dev, staging or prod")
-    domain = _match(raw, "domain", _DOMAIN, "a lowercase DNS name like api.example.com")
+    domain = _match(raw, "domain", DOMAIN, "a lowercase DNS name like api.example.com")
     app = _match(raw, "app", APP_NAME, "^[a-z][a-z0-9-]{0,30}$", default="app")
-    zone = _match(raw, "dnsZone", _DOMAIN, "a DNS zone", default=domain.split(".", 1)[1])
+    zone = _match(raw, "dnsZone", DOMAIN, "a DNS zone", default=domain.split(".", 1)[1])
     if domain != zone and not domain.endswith("." + zone):
         raise ConfigError("dnsZone", f"{zone!r} does not contain the domain {domain!r}")
     if domain == zone and cloud in CNAME_CLOUDS:

@@ -128,7 +128,7 @@ def rollback(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON report."),
 ) -> None:
     """Switch STAGE back to a previous good release (health-gated, no downtime)."""
-    from deployer.release.layout import check_release_id
+    from deployer.names import check_release_id
     from deployer.targets import for_stage
 
     if release:
@@ -150,13 +150,12 @@ def releases(stage: str = STAGE_ARG, config_file: Path = CONFIG_OPT) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from deployer.release.layout import Layout
     from deployer.release.state import read_state
     from deployer.targets import for_stage
 
     t = for_stage(stage, config_file)
     with _connect(t) as remote:
-        state = read_state(remote, Layout(t.app.name))
+        state = read_state(remote, t.layout)
     table = Table("id", "version", "commit", "time", "who", "status", "note")
     style = {"current": "bold green", "bad": "red"}
     for rel in reversed(state.ledger.releases):
@@ -179,12 +178,11 @@ def unlock(
 ) -> None:
     """Remove STAGE's deploy lock (after checking who holds it)."""
     from deployer.release.audit import AuditEntry
-    from deployer.release.layout import Layout
     from deployer.release.state import append_audit, force_unlock, read_state
     from deployer.targets import for_stage
 
     t = for_stage(stage, config_file)
-    layout = Layout(t.app.name)
+    layout = t.layout
     with _connect(t) as remote:
         holder = read_state(remote, layout).holder
         if holder is None:
@@ -252,8 +250,8 @@ def promote(
 
 def _promote_platform(src: dict, dst: dict, stacks: Path) -> Code:
     """Platform stages: SRC must answer its health URL; then copy its artifact keys to DST."""
+    from deployer.http import get
     from deployer.release.promote import promote_platform
-    from deployer.steps.health import get
     from deployer.target import build_target
 
     if "domain" in src:
@@ -277,13 +275,12 @@ def status(stage: str = STAGE_ARG, config_file: Path = CONFIG_OPT) -> None:
     """Current release, health, unit state, certificate expiry, disk free, last deploys."""
     from rich.console import Console
 
-    from deployer.release.layout import Layout
+    from deployer.http import get
     from deployer.release.status import parse_status, status_script
-    from deployer.steps.health import get
     from deployer.targets import for_stage
 
     t = for_stage(stage, config_file)
-    layout = Layout(t.app.name)
+    layout = t.layout
     with _connect(t) as remote:
         facts = parse_status(remote.sh(status_script(layout, t.domain)).stdout, layout)
     try:
@@ -322,7 +319,7 @@ def logs(
     """The app unit's journal on STAGE (every release instance)."""
     import contextlib
 
-    from deployer.release.layout import Layout
+    from deployer.layout import Layout
     from deployer.release.status import logs_argv
     from deployer.targets import for_stage
 
@@ -331,7 +328,7 @@ def logs(
     except ValueError as exc:
         raise fail(Code.INPUT, f"invalid input: {exc}") from None
     t = for_stage(stage, config_file)
-    argv = logs_argv(Layout(t.app.name), lines, follow)
+    argv = logs_argv(t.layout, lines, follow)
     with _connect(t) as remote:
         if not follow:
             typer.echo(remote.run(argv, sudo=True, what="journalctl").stdout, nl=False)

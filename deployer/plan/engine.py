@@ -8,24 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from deployer.plan.values import clean
-
-
-@dataclass
-class Resource:
-    """One resource the program registers: type token, logical name, cleaned inputs."""
-
-    type: str
-    name: str
-    inputs: dict[str, Any]
-    protect: bool = False
-    ignore_changes: tuple[str, ...] = ()
-    aliases: tuple[str, ...] = ()  # URNs it had before (moved into a component, renamed)
-    taggable: str | None = None  # "tags" / "labels" when the resource type accepts them
-    revealed: dict[str, Any] = field(default_factory=dict, repr=False)  # secrets unmasked
-    urn: str = ""
-    dependencies: frozenset[str] = frozenset()  # URNs: depends_on and every input's sources
-    property_dependencies: dict[str, frozenset[str]] = field(default_factory=dict)  # by input
+from deployer.plan.values import Resource, clean
 
 
 @dataclass

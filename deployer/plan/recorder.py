@@ -13,8 +13,7 @@ import pulumi
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 
 from deployer.plan import fakes
-from deployer.plan.engine import Resource
-from deployer.plan.values import clean
+from deployer.plan.values import Resource, clean
 
 
 class Recorder(pulumi.runtime.Mocks):

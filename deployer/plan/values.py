@@ -1,7 +1,9 @@
-"""Turn raw values seen by the mock engine into printable, policy-friendly plain data."""
+"""Turn raw values seen by the mock engine into printable, policy-friendly plain data, and the
+record of one resource (shared by the engine and the recorder)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 SECRET = "(secret)"  # noqa: S105 (a display placeholder)
@@ -31,3 +33,20 @@ def clean(value: Any, reveal: bool = False) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)
+
+
+@dataclass
+class Resource:
+    """One resource the program registers: type token, logical name, cleaned inputs."""
+
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    protect: bool = False
+    ignore_changes: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # URNs it had before (moved into a component, renamed)
+    taggable: str | None = None  # "tags" / "labels" when the resource type accepts them
+    revealed: dict[str, Any] = field(default_factory=dict, repr=False)  # secrets unmasked
+    urn: str = ""
+    dependencies: frozenset[str] = frozenset()  # URNs: depends_on and every input's sources
+    property_dependencies: dict[str, frozenset[str]] = field(default_factory=dict)  # by input

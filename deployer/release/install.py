@@ -11,7 +11,7 @@ import shlex
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from deployer.release.layout import Layout
+from deployer.layout import Layout
 from deployer.release.uv import UV, ensure_uv
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
-from deployer.release.layout import check_release_id
+from deployer.names import check_release_id
 
 Status = Literal["current", "good", "bad"]
 STATUSES: tuple[str, ...] = ("current", "good", "bad")
@@ -67,11 +67,6 @@ class Ledger:
         cur = self.current()
         older = [r for r in self.releases if r.status == "good" and (cur is None or r.id < cur.id)]
         return older[-1] if older else None
-
-    def find_sha(self, sha256: str) -> Release | None:
-        """The newest release of this artifact hash, if any."""
-        found = [r for r in self.releases if r.sha256 == sha256]
-        return found[-1] if found else None
 
     # -- changing (each returns a new Ledger) --------------------------------------------------
     def add(self, release: Release) -> Ledger:

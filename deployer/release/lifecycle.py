@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 from deployer import engine
 from deployer.engine import Change, Done, Outcome, Result, Stop, UnitError
+from deployer.layout import Layout
+from deployer.names import new_release_id
 from deployer.release import install, ledger, switch
 from deployer.release.audit import AuditEntry
-from deployer.release.layout import Layout, new_release_id
 from deployer.release.lock import LockInfo, now_iso, release_script, whoami
 from deployer.release.phases import DEPLOY_PHASES, GATED, ROLLBACK_PHASES, with_hooks
 from deployer.release.state import (
@@ -108,15 +109,6 @@ class Removed(ReleaseChange):
     verb: ClassVar[str] = "removed"
 
 
-def artifacts_dir(layout: Layout) -> str:
-    """Uploaded artifacts are kept on the host (for promotion), one per retained release."""
-    return f"{layout.state}/artifacts"
-
-
-def artifact_path(layout: Layout, sha256: str) -> str:
-    return f"{artifacts_dir(layout)}/{sha256}.tar"
-
-
 def nginx_workers_script() -> str:
     """PIDs of nginx's current worker processes (children of the master)."""
     return 'pgrep -P "$(cat /run/nginx.pid 2>/dev/null || echo 0)" 2>/dev/null || true'
@@ -144,7 +136,7 @@ def prune_script(layout: Layout, release_ids: list[str], keep_shas: set[str]) ->
             f"rm -rf -- {dirs}",
         ]
     parts.append(
-        f"cd {q(artifacts_dir(layout))} 2>/dev/null && for f in *.tar; do "
+        f"cd {q(str(layout.artifacts))} 2>/dev/null && for f in *.tar; do "
         f'[ -e "$f" ] || continue; case " {keep} " in *" $f "*) ;; *) rm -f -- "$f";; esac; done'
     )
     return "; ".join(parts) + "; true"
@@ -188,7 +180,7 @@ class Run:
     recorded: ledger.Ledger = field(default_factory=ledger.Ledger)
 
     def __post_init__(self) -> None:
-        self.layout = Layout(self.target.app.name)
+        self.layout = self.target.layout
         what = self.artifact.sha256[:12] if self.artifact else (self.rollback_to or "previous")
         what = "environment" if self.env_text and not self.artifact else what
         self.info = LockInfo(who=self.who, what=f"{self.action} {what}", message=self.message)
@@ -278,12 +270,12 @@ class Run:
         art = self.artifact
         if art is None:
             return f"nothing to upload: the files of {self.copy_from}"
-        path = artifact_path(self.layout, art.sha256)
+        path = str(self.layout.artifact(art.sha256))
         q = shlex.quote
         have = self.remote.sh(f"test -s {q(path)} && sha256sum {q(path)} || true").stdout
         if have.split()[:1] == [art.sha256]:
             return "already on the host"
-        self.remote.sh(f"mkdir -p -m 0750 -- {q(artifacts_dir(self.layout))}")
+        self.remote.sh(f"mkdir -p -m 0750 -- {q(str(self.layout.artifacts))}")
         self.remote.write_file(path, art.path.read_bytes(), mode="0640")
         return Done([Uploaded(self.release_id)], f"{art.path.stat().st_size // 1024} KiB")
 
@@ -540,7 +532,7 @@ def migrate_argv(target: Target, release_dir: str) -> list[str]:
     return [
         "systemd-run", "--quiet", "--wait", "--pipe", "--collect",
         "--uid", app, "--gid", app,
-        "-p", f"EnvironmentFile=/srv/{app}/shared/.env",
+        "-p", f"EnvironmentFile={target.layout.env_file}",
         "-p", f"WorkingDirectory={release_dir}",
         f"{release_dir}/venv/bin/alembic", "-c", str(target.app.migrations), "upgrade", "head",
     ]  # fmt: skip
@@ -548,14 +540,14 @@ def migrate_argv(target: Target, release_dir: str) -> list[str]:
 
 def migrate(remote: Remote, target: Target, release_id: str) -> None:
     """Run a release's migrations, then mark it migrated."""
-    rel = str(Layout(target.app.name).release(release_id))
+    rel = str(target.layout.release(release_id))
     remote.run(migrate_argv(target, rel), sudo=True, what="migrations")
     remote.run(["touch", f"{rel}/.migrated"], sudo=True)
 
 
 def fetch_artifact(remote: Remote, layout: Layout, sha256: str, out_dir: Path) -> Path:
     """Download the artifact a host keeps for ``sha256`` and check its hash (for promotion)."""
-    path = artifact_path(layout, sha256)
+    path = str(layout.artifact(sha256))
     res = remote.sh(f"base64 -w0 -- {shlex.quote(path)}", what="read artifact")
     data = base64.b64decode(res.stdout.strip())
     if hashlib.sha256(data).hexdigest() != sha256:

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deployer.release.layout import Layout
 from deployer.release.lock import LockHeld
 from deployer.release.state import read_state
 
@@ -43,9 +42,9 @@ class SourceRelease:
 
 def check_source(remote: Remote, target: Target) -> SourceRelease:
     """The release SRC serves, after checking it is healthy; raise PromotionRefused if not."""
-    from deployer.steps.health import get
+    from deployer.http import get
 
-    layout = Layout(target.app.name)
+    layout = target.layout
     state = read_state(remote, layout)
     cur = state.ledger.current()
     if cur is None:
@@ -67,7 +66,7 @@ def check_source(remote: Remote, target: Target) -> SourceRelease:
 
 
 def check_destination_unlocked(remote: Remote, target: Target) -> None:
-    holder = read_state(remote, Layout(target.app.name)).holder
+    holder = read_state(remote, target.layout).holder
     if holder is not None:
         raise LockHeld(holder)
 
@@ -77,7 +76,7 @@ def source_artifact(remote: Remote, target: Target, release: Release, out_dir: P
     from deployer.artifact import Artifact
     from deployer.release.lifecycle import fetch_artifact
 
-    path = fetch_artifact(remote, Layout(target.app.name), release.sha256, out_dir)
+    path = fetch_artifact(remote, target.layout, release.sha256, out_dir)
     return Artifact(
         path=path,
         sha256=release.sha256,

@@ -12,8 +12,8 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from deployer.layout import Layout
 from deployer.release import audit, lock
-from deployer.release.layout import Layout
 from deployer.release.ledger import Ledger
 from deployer.release.switch import upstream_path
 
@@ -80,7 +80,7 @@ def write_ledger(
 ) -> None:
     """Atomically replace releases.json (the state directory exists since bootstrap), and
     append ``entry`` to the audit log and run the script ``then`` in the same round trip."""
-    from deployer.remote import write_file_script
+    from deployer.shell import write_file_script
 
     script = write_file_script(str(layout.ledger), "0640", "root", "root")
     if entry is not None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from deployer.layout import Layout
 from deployer.ops import maintenance
 from deployer.release import audit
-from deployer.release.layout import Layout
 from deployer.release.state import SEP, STATE_SECTIONS, HostState, parse_state, read_script
 
 MAX_LOG_LINES = 10_000

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
-from deployer.release.layout import Layout
+from deployer.layout import Layout
 
 if TYPE_CHECKING:
     from deployer.remote import Remote
@@ -67,7 +67,7 @@ def start_script(
 
     Without *reload*, enabling only writes the boot-time symlink and skips systemd's daemon
     reload (0.1-0.3 s on the way to the health check): the caller must reload later."""
-    from deployer.remote import write_file_script
+    from deployer.shell import write_file_script
 
     q = shlex.quote
     verb = "restart" if restart else "start"

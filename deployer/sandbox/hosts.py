@@ -71,12 +71,8 @@ class Host:
     def ssh_key(self) -> Path:
         return config.DATA_DIR / "ssh" / "id_ed25519"
 
-    @property
-    def ssh_target(self) -> str:
-        return f"{config.LOGIN_USER}@127.0.0.1:{self.ssh_port}"
-
     def outputs(self) -> dict:
-        """The output contract (see notes/contracts.md) for this host."""
+        """The output contract (`stacks.contract`) for this host."""
         return {
             "cloud": "sandbox",
             "stage": self.name,

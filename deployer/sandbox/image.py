@@ -17,7 +17,7 @@ from deployer.sandbox.proc import run
 INCLUDE = (
     "systemd", "systemd-sysv", "openssh-server", "dbus", "sudo", "python3", "ca-certificates",
 )
-#: Timers and units that would fight tests for the dpkg lock or a console (see test-hosts.md).
+#: Timers and units that would fight tests for the dpkg lock or a console.
 MASKED_UNITS = (
     "apt-daily.timer",
     "apt-daily-upgrade.timer",

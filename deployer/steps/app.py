@@ -23,13 +23,14 @@ def env_content(target: Target) -> str:
     values = dict(spec.env)
     values.update({k: v.get_secret_value() for k, v in spec.secrets.items()})
     # The release directory is read-only: a default SQLite database lives in shared/data.
-    values.setdefault("DATABASE_URL", f"sqlite:////srv/{spec.name}/shared/data/{spec.name}.db")
+    values.setdefault("DATABASE_URL", f"sqlite:///{target.layout.data}/{spec.name}.db")
     return envfile.render(spec.name, values)
 
 
 def env_file(target: Target) -> FileSpec:
     app = target.app.name
-    return FileSpec(f"/srv/{app}/shared/.env", env_content(target), "0600", app, app, secret=True)
+    path = str(target.layout.env_file)
+    return FileSpec(path, env_content(target), "0600", app, app, secret=True)
 
 
 class EnvFile(Step):

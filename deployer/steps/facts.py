@@ -7,9 +7,11 @@ script is shell-quoted, though all of them were validated by the Target already.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from deployer.layout import Layout
+from deployer.shell import q, qs
 
 MARK = "@@"
 
@@ -84,14 +86,6 @@ def parse_facts(output: str) -> Facts:
     return Facts(raw)
 
 
-def q(value: str) -> str:
-    return shlex.quote(value)
-
-
-def qs(values: Iterable[str]) -> str:
-    return " ".join(shlex.quote(v) for v in values)
-
-
 def host_probes(
     *,
     app: str,
@@ -103,8 +97,7 @@ def host_probes(
 ) -> list[tuple[str, str]]:
     """The probes bootstrap reads: packages, user, files, links, the current release, enabled
     units, cert, busy (the release state, running units included, is ``state.read_script``)."""
-    root = f"/srv/{app}"
-    cur = f"{root}/current"
+    cur = str(Layout(app).current)
     return [
         ("os", ". /etc/os-release; echo \"$ID $VERSION_CODENAME\""),
         (

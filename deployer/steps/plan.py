@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from deployer import engine
 from deployer.engine import Done, Result
-from deployer.release.layout import Layout
+from deployer.layout import Layout
 from deployer.release.state import read_script
 from deployer.remote import RemoteError
 from deployer.steps import app, facts, service, system, web

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, ClassVar
 from deployer.engine import Change
 from deployer.release import switch
 from deployer.release.install import release_env
-from deployer.release.layout import Layout
 from deployer.steps.app import deploying, env_file, release_state, serving_release
 from deployer.steps.base import Context, FileSpec, Step, WriteFile, file_changes, write_files
 from deployer.steps.facts import Facts
@@ -31,9 +30,9 @@ def unit_file(target: Target) -> FileSpec:
         "app@.service.j2",
         app=app,
         user=app,
-        releases=f"/srv/{app}/releases",
-        env_file=f"/srv/{app}/shared/.env",
-        data_dir=f"/srv/{app}/shared/data",
+        releases=target.layout.releases,
+        env_file=target.layout.env_file,
+        data_dir=target.layout.data,
         asgi=target.app.asgi,
         gunicorn_config=target.app.gunicorn_config(),
         ip_policy=LOCAL_ONLY if target.app.local_network_only else (),
@@ -77,7 +76,7 @@ def service_changes(facts: Facts, target: Target, artifact: Artifact) -> list[Ch
     if deploying(facts, target, artifact):
         return changes  # the release lifecycle starts the new instance and stops the old
     rid = serving_release(facts)
-    unit = Layout(target.app.name).unit(rid)
+    unit = target.layout.unit(rid)
     workers = target.app.workers
     running = release_state(facts).active_units
     active = unit in running
@@ -110,7 +109,7 @@ class Service(Step):
         write_files(ctx, self.files(ctx), changes)
         if any(isinstance(c, WriteFile) for c in changes):
             ctx.remote.run(["systemctl", "daemon-reload"], sudo=True)
-        layout = Layout(ctx.app)
+        layout = ctx.target.layout
         for c in changes:
             if isinstance(c, StartInstance):
                 port = int(ctx.facts.kv("current_env").get("PORT", "0"))

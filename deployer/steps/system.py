@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from deployer.engine import Change
+from deployer.layout import Layout
 from deployer.steps.base import Context, Step
 
 DPKG_TIMEOUT = 600
@@ -125,7 +126,7 @@ class Packages(Step):
 def useradd_argv(app: str) -> list[str]:
     return [
         "useradd", "--system", "--user-group", "--no-create-home",
-        "--home-dir", f"/srv/{app}", "--shell", "/usr/sbin/nologin", app,
+        "--home-dir", str(Layout(app).root), "--shell", "/usr/sbin/nologin", app,
     ]  # fmt: skip
 
 
@@ -154,13 +155,13 @@ class User(Step):
 
 def wanted_dirs(app: str) -> list[tuple[str, str, str, str]]:
     """(path, mode, owner, group) of every directory bootstrap manages."""
-    root = f"/srv/{app}"
+    lay = Layout(app)
     return [
-        (root, "755", "root", "root"),
-        (f"{root}/releases", "755", "root", "root"),
-        (f"{root}/shared", "750", "root", app),
-        (f"{root}/shared/data", "750", app, app),
-        (f"{root}/state", "750", "root", "root"),
+        (str(lay.root), "755", "root", "root"),
+        (str(lay.releases), "755", "root", "root"),
+        (str(lay.shared), "750", "root", app),
+        (str(lay.data), "750", app, app),
+        (str(lay.state), "750", "root", "root"),
         ("/etc/nginx/deployer", "755", "root", "root"),
         ("/etc/deployer", "755", "root", "root"),
         ("/var/www/deployer-acme", "755", "root", "root"),

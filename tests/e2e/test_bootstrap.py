@@ -115,7 +115,7 @@ def test_first_deploy_answers_token_for_a_created_user(booted: Bootstrapped) -> 
 
 
 def test_http_redirects_to_https(booted: Bootstrapped) -> None:
-    from deployer.steps.health import get
+    from deployer.http import get
     from deployer.target import build_target, from_outputs
 
     target = build_target(from_outputs(booted.host.outputs()))

@@ -50,5 +50,5 @@ def test_vm_stack_outputs_make_a_valid_bootstrap_target() -> None:
         outputs = run_stack(stack).outputs
         target = build_target(from_outputs(outputs))
         assert (target.host, target.ssh_user) == (outputs["host"], "deploy")
-        assert target.ssh_host_key == outputs["ssh_host_key"]
+        assert target.ssh_host_key.line == outputs["ssh_host_key"]
         assert target.url == outputs["url"]

@@ -2,7 +2,8 @@
 
 import pytest
 
-from deployer.release.layout import Layout, new_release_id
+from deployer.layout import Layout
+from deployer.names import new_release_id
 from deployer.release.ledger import Ledger, Release, retention
 
 SHA = "ab" * 32

@@ -5,8 +5,8 @@ import subprocess
 
 import pytest
 
+from deployer.layout import Layout
 from deployer.release import lifecycle
-from deployer.release.layout import Layout
 
 LAY = Layout("app")
 OLD = "20261127T140000-" + "a" * 16
@@ -49,7 +49,7 @@ def test_prune_refuses_names_that_are_not_release_ids() -> None:
 
 def test_artifacts_live_in_the_state_dir_by_hash() -> None:
     sha = "d" * 64
-    assert lifecycle.artifact_path(LAY, sha) == f"/srv/app/state/artifacts/{sha}.tar"
+    assert str(LAY.artifact(sha)) == f"/srv/app/state/artifacts/{sha}.tar"
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,8 @@
 
 import subprocess
 
+from deployer.layout import Layout
 from deployer.release import state, status
-from deployer.release.layout import Layout
 from deployer.release.ledger import Ledger, Release
 from deployer.release.lock import LockInfo
 

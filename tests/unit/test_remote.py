@@ -14,10 +14,9 @@ from deployer.remote import (
     _Refuse,
     _TrustAndRecord,
     host_key_name,
-    sh_c,
     tail,
-    write_file_script,
 )
+from deployer.shell import sh_c, write_file_script
 from deployer.target import build_target
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from deployer.release.layout import Layout, new_release_id
+from deployer.layout import Layout
+from deployer.names import new_release_id
 from deployer.release.state import SEP
 from deployer.steps import app, facts, plan, service, system, web
 from deployer.steps.base import Context, FileSpec, WriteFile, file_changes

@@ -9,9 +9,9 @@ from pydantic import ValidationError
 
 from deployer.target import (
     LETS_ENCRYPT,
+    HostKey,
     TargetError,
     build_target,
-    check_host_key,
     from_outputs,
     merge,
 )
@@ -119,7 +119,7 @@ def test_secret_values_never_in_error_messages() -> None:
 
 
 def test_host_key_comment_dropped() -> None:
-    assert check_host_key(KEY + " root@box") == KEY
+    assert HostKey.parse(KEY + " root@box").line == KEY
 
 
 def test_from_outputs_contract(tmp_path: Path) -> None:

@@ -1,0 +1,83 @@
+"""Where one app lives on a host: every path bootstrap and releases use, in one place.
+
+    /srv/<app>/releases/<id>/        one directory (and venv) per release
+    /srv/<app>/current               -> the serving release (for humans)
+    /srv/<app>/shared/.env           settings and secrets (0600, app user)
+    /srv/<app>/shared/data/          the app's writable data (e.g. SQLite)
+    /srv/<app>/state/                releases.json, audit.log, deploy.lock/, artifacts/<sha>.tar
+
+Reached as ``target.layout``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from deployer.names import check_app, check_release_id, check_sha256
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Paths of one app on a host: /srv/<app>/{releases,current,shared,state}."""
+
+    app: str = "app"
+
+    def __post_init__(self) -> None:
+        check_app(self.app)
+
+    @property
+    def root(self) -> PurePosixPath:
+        """The app's directory (also the app user's home)."""
+        return PurePosixPath("/srv") / self.app
+
+    @property
+    def releases(self) -> PurePosixPath:
+        return self.root / "releases"
+
+    def release(self, release_id: str) -> PurePosixPath:
+        return self.releases / check_release_id(release_id)
+
+    @property
+    def current(self) -> PurePosixPath:
+        return self.root / "current"
+
+    @property
+    def shared(self) -> PurePosixPath:
+        return self.root / "shared"
+
+    @property
+    def env_file(self) -> PurePosixPath:
+        return self.shared / ".env"
+
+    @property
+    def data(self) -> PurePosixPath:
+        return self.shared / "data"
+
+    @property
+    def state(self) -> PurePosixPath:
+        return self.root / "state"
+
+    @property
+    def ledger(self) -> PurePosixPath:
+        return self.state / "releases.json"
+
+    @property
+    def audit_log(self) -> PurePosixPath:
+        return self.state / "audit.log"
+
+    @property
+    def lock_dir(self) -> PurePosixPath:
+        return self.state / "deploy.lock"
+
+    @property
+    def artifacts(self) -> PurePosixPath:
+        """Uploaded artifacts are kept on the host (for promotion), one per retained release."""
+        return self.state / "artifacts"
+
+    def artifact(self, sha256: str) -> PurePosixPath:
+        return self.artifacts / f"{check_sha256(sha256)}.tar"
+
+    def unit(self, release_id: str) -> str:
+        """The systemd instance running one release: ``<app>@<id>.service``."""
+        return f"{self.app}@{check_release_id(release_id)}.service"
