@@ -26,7 +26,7 @@ from deployer.artifact import (
     write_tar,
 )
 from deployer.project import Project, dependencies
-from deployer.steps.render import BUILTIN as TEMPLATES
+from deployer.render import BUILTIN as TEMPLATES
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from deployer.steps.render import BUILTIN
+from deployer.render import BUILTIN
 
 LOGIN_USER = "deploy"
 METADATA_GUARD = BUILTIN / "nftables-metadata.nft"

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, ClassVar
 from deployer.engine import Change
 from deployer.release import switch
 from deployer.release.install import release_env
+from deployer.render import render
 from deployer.steps.app import deploying, env_file, release_state, serving_release
 from deployer.steps.base import Context, FileSpec, Step, WriteFile, file_changes, write_files
 from deployer.steps.facts import Facts
-from deployer.steps.render import render
 from deployer.target import Target
 
 if TYPE_CHECKING:

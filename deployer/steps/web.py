@@ -9,8 +9,8 @@ from typing import ClassVar
 from deployer.engine import Change
 from deployer.ops import maintenance
 from deployer.release import switch
+from deployer.render import render
 from deployer.steps.base import Context, FileSpec, Step, WriteFile, file_changes, write_files
-from deployer.steps.render import render
 from deployer.target import Target
 
 WEBROOT = "/var/www/deployer-acme"

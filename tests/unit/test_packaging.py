@@ -46,7 +46,7 @@ def test_wheel_ships_templates_and_renders_from_them(tmp_path: Path) -> None:
     zipfile.ZipFile(wheel).extractall(site)
     probe = (
         "import deployer, sys\n"
-        "from deployer.steps.render import render\n"
+        "from deployer.render import render\n"
         "assert deployer.__file__.startswith(sys.argv[1]), deployer.__file__\n"
         "print(render('nginx-upstream.conf.j2', port=8123))\n"
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 # templates/ at the top of a checkout (deployer/templates links to it), or inside the wheel.
-BUILTIN = Path(__file__).resolve().parents[1] / "templates"
+BUILTIN = Path(__file__).resolve().parent / "templates"
 
 
 @cache
