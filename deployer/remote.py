@@ -56,6 +56,13 @@ def tail(text: str, lines: int = 20) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
+def endpoint(conn: Connection) -> str:
+    """Where SSH really went: host and port after ~/.ssh/config (``Host`` alias -> ``HostName``,
+    ``Port``; 22 when nothing sets one), naming the alias when there was one."""
+    where = f"{conn.host}:{conn.port}"
+    return where if conn.original_host == conn.host else f"{conn.original_host} ({where})"
+
+
 def host_key_name(host: str, port: int) -> str:
     return host if port == 22 else f"[{host}]:{port}"
 
@@ -154,7 +161,7 @@ class Remote:
                 f"SSH authentication failed for {conn.user}@{conn.host}: {exc}"
             ) from None
         except (OSError, paramiko.SSHException, EOFError) as exc:
-            raise RemoteError(f"cannot connect to {t.host}:{t.ssh_port}: {exc}") from None
+            raise RemoteError(f"cannot connect to {endpoint(conn)}: {exc}") from None
         conn.transport.set_keepalive(15)
         self.conn = conn
         self.user = conn.user

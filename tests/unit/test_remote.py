@@ -107,3 +107,43 @@ def test_connections_have_nagle_off(monkeypatch: pytest.MonkeyPatch) -> None:
         with pytest.raises(module.RemoteError):  # no sshd there: the banner never comes
             Remote(t, connect_timeout=1).connect()
         assert len(opened) == 1  # connect() went through nodelay_socket
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        return server.getsockname()[1]  # closed again on return: connecting is refused
+
+
+@pytest.mark.parametrize("alias", [False, True])
+def test_a_failed_connect_names_the_port_ssh_used(
+    alias: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No port in the target: the one from ~/.ssh/config is used, and named (not 'None')."""
+    from deployer.remote import RemoteError
+
+    port = _closed_port()
+    name = "db-box" if alias else "127.0.0.1"
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "config").write_text(
+        f"Host {name}\n  HostName 127.0.0.1\n  Port {port}\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("HOME", str(tmp_path))
+    t = build_target({"host": name, "domain": "api.example.com"})
+    assert t.ssh_port is None
+    with pytest.raises(RemoteError) as failed:
+        Remote(t, known_hosts=tmp_path / "known_hosts", connect_timeout=2).connect()
+    want = f"127.0.0.1:{port}" if not alias else f"db-box (127.0.0.1:{port})"
+    assert f"cannot connect to {want}: " in str(failed.value)
+
+
+def test_without_any_ssh_config_the_port_is_22(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fabric import Connection
+
+    from deployer.remote import endpoint
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.ssh/config
+    assert endpoint(Connection("203.0.113.10")) == "203.0.113.10:22"
