@@ -5,9 +5,9 @@ from __future__ import annotations
 import shlex
 from pathlib import PurePosixPath
 
+from deployer.layout import Layout
 from deployer.project import Dependencies
 from deployer.release.install import install_script, uv_env, venv_script
-from deployer.release.layout import Layout
 from deployer.release.uv import UV
 
 REL = PurePosixPath("/srv/svc/releases/20261202T000000-0123456789abcdef")
