@@ -1,4 +1,4 @@
-"""Names and patterns shared by `deployer` and the Pulumi programs in `stacks/`.
+"""Names, patterns and contract values shared by `deployer` and the Pulumi programs in `stacks/`.
 
 The lowest layer: it imports nothing from either package, so both can use it. Each pattern is
 anchored; each ``check_*`` returns its (normalised) value or raises ValueError naming it.
@@ -17,6 +17,9 @@ DOMAIN = re.compile(rf"^(?=.{{1,253}}$)(?:{LABEL}\.)+[a-z]{{2,63}}$")
 _STACK = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
 STACK = re.compile(rf"^{_STACK}$")  # as in Pulumi.<stack>.yaml
 QUALIFIED_STACK = re.compile(rf"^(?:{_STACK}/){{0,2}}{_STACK}$")  # [org/[project/]]stack
+# Seconds a replaced instance keeps finishing its requests: nginx's old workers after a switch,
+# and a load balancer's deregistration delay (stacks) for a leaving server.
+DRAIN_TIMEOUT = 30
 # A container image pinned by digest (never a tag).
 IMAGE_BY_DIGEST = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$")
 # A relative path inside the project, as `deployer package` names it (hash in the name).

@@ -358,7 +358,7 @@ def _load_balancer(
     """The ALB in front of every server; returns the contract's ``load_balancer`` entry."""
     import pulumi_aws.lb as lb
 
-    from deployer.release.lifecycle import DRAIN_TIMEOUT
+    from deployer.names import DRAIN_TIMEOUT
 
     balancer = lb.LoadBalancer(
         name(s, "lb"),

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, ClassVar
 from deployer import engine
 from deployer.engine import Change, Done, Outcome, Result, Stop, UnitError
 from deployer.layout import Layout
-from deployer.names import new_release_id
+from deployer.names import DRAIN_TIMEOUT, new_release_id
 from deployer.release import install, ledger, switch
 from deployer.release.audit import AuditEntry
 from deployer.release.lock import LockInfo, now_iso, release_script, whoami
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from deployer.remote import Remote
     from deployer.target import Target
 
-DRAIN_TIMEOUT = 30  # seconds to wait for old nginx workers to finish their requests
 
 
 @dataclass(frozen=True)

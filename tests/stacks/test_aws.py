@@ -167,7 +167,7 @@ def test_three_hosts_spread_over_zones_behind_one_alb() -> None:
 
 
 def test_target_group_checks_readiness_drains_like_deployer_and_has_every_server() -> None:
-    from deployer.release.lifecycle import DRAIN_TIMEOUT
+    from deployer.names import DRAIN_TIMEOUT
 
     run = run_stack("aws-dev", **FLEET)
     group = one(run, "aws:lb/targetGroup:TargetGroup").inputs
