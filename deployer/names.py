@@ -17,6 +17,8 @@ DOMAIN = re.compile(rf"^(?=.{{1,253}}$)(?:{LABEL}\.)+[a-z]{{2,63}}$")
 _STACK = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
 STACK = re.compile(rf"^{_STACK}$")  # as in Pulumi.<stack>.yaml
 QUALIFIED_STACK = re.compile(rf"^(?:{_STACK}/){{0,2}}{_STACK}$")  # [org/[project/]]stack
+ROLE = re.compile(r"^[a-z][a-z0-9]{0,15}$")  # a process role beside web (`processes`)
+ROLE_COMMAND = re.compile(r"^[A-Za-z0-9 ._/:=,@+-]+$")  # no shell, no $ or % (systemd expands)
 # Seconds a replaced instance keeps finishing its requests: nginx's old workers after a switch,
 # and a load balancer's deregistration delay (stacks) for a leaving server.
 DRAIN_TIMEOUT = 30
@@ -60,6 +62,16 @@ def check_domain(value: str) -> str:
     if not DOMAIN.fullmatch(name):
         raise ValueError(f"not a valid domain name: {value!r}")
     return name
+
+
+def check_role(role: str, command: str) -> None:
+    """A process role's name and command (``processes = { worker = "python -m app.worker" }``)."""
+    if not ROLE.fullmatch(role) or role == "web":
+        raise ValueError(f"invalid process role {role!r}: ^[a-z][a-z0-9]{{0,15}}$, not web")
+    if not ROLE_COMMAND.fullmatch(command) or not command.strip():
+        raise ValueError(
+            f"process {role}: the command may only use letters, digits, spaces and ._/:=,@+-"
+        )
 
 
 def check_stack(stack: str, *, qualified: bool = False) -> str:

@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from deployer.layout import Layout
-from deployer.names import LABEL, check_app, check_domain
+from deployer.names import LABEL, check_app, check_domain, check_role
 from deployer.project import Dependencies, Project, dependencies
 
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
@@ -254,8 +254,6 @@ class AppSpec(Frozen):
     @field_validator("processes")
     @classmethod
     def _processes(cls, v: dict[str, str]) -> dict[str, str]:
-        from deployer.ops.processes import check_role
-
         for role, command in v.items():
             check_role(role, command)
         return v

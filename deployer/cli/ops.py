@@ -40,8 +40,8 @@ def exec_command(
 ) -> None:
     """Run COMMAND on STAGE as the app user in the current release, with its environment;
     audited on the host; exits with the command's exit code."""
+    from deployer.layout import Layout
     from deployer.ops.exec import as_app_argv, describe, pick_host
-    from deployer.release.layout import Layout
     from deployer.release.state import read_state
 
     t = _target(stage, config_file)
@@ -81,8 +81,8 @@ def _read_env(remote, layout) -> dict[str, str]:
 @guard
 def env_list(stage: str = STAGE_ARG, config_file: Path = CONFIG_OPT) -> None:
     """The app's variables on STAGE; values masked unless declared as plain settings (app.env)."""
+    from deployer.layout import Layout
     from deployer.ops.env import listing
-    from deployer.release.layout import Layout
 
     t = _target(stage, config_file)
     with _connect(t) as remote:
@@ -95,8 +95,8 @@ def _apply_env(stage: str, config_file: Path | None, change_for, message: str) -
     """Read the host's .env, compute the change, and apply it as a health-gated release (a copy
     of the current one, started with the new file)."""
     from deployer import envfile
+    from deployer.layout import Layout
     from deployer.ops.env import EnvError
-    from deployer.release.layout import Layout
 
     t = _target(stage, config_file)
     layout = Layout(t.app.name)
@@ -158,8 +158,8 @@ def env_unset(
 # -- maintenance ---------------------------------------------------------------------------------
 def set_maintenance(remote, t, on: bool, message: str = "") -> None:
     """Put up (or take down) the maintenance page of target *t*; audited."""
+    from deployer.layout import Layout
     from deployer.ops import maintenance
-    from deployer.release.layout import Layout
     from deployer.steps.web import site_paths
 
     app = t.app.name
@@ -223,8 +223,8 @@ def backup(
     import base64
     import os
 
+    from deployer.layout import Layout
     from deployer.ops import backup as ops_backup
-    from deployer.release.layout import Layout
 
     try:
         plan = ops_backup.BackupPlan(Layout("app"), keep=keep)
@@ -275,8 +275,8 @@ def restore(
     config_file: Path = CONFIG_OPT,
 ) -> None:
     """Replace STAGE's database with FILE; the app is in maintenance meanwhile; audited."""
+    from deployer.layout import Layout
     from deployer.ops import backup as ops_backup
-    from deployer.release.layout import Layout
 
     if not file.is_file():
         raise fail(Code.INPUT, f"invalid input: {file} not found")

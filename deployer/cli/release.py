@@ -41,7 +41,7 @@ def run_release(
     from deployer import report
     from deployer.ops import notify
     from deployer.release.lifecycle import Run
-    from deployer.release.lock import LockHeld
+    from deployer.release.lock import LockHeld, now_iso
     from deployer.release.phases import GATED
 
     hook = notify.webhook(t.notify)  # a named secret that is missing fails before any change
@@ -65,7 +65,9 @@ def run_release(
         )
         outcome = run.execute()
     if hook is not None:
-        problem = notify.send(hook, notify.run_event(t, run, outcome))
+        refused = outcome.error is not None and isinstance(outcome.error.__cause__, LockHeld)
+        event = notify.run_event(t, run, outcome, refused=refused, time=now_iso())
+        problem = notify.send(hook, event)
         if problem and not as_json:
             console.print(f"[yellow]webhook not delivered:[/] {escape(problem)}", highlight=False)
     seconds = report.process_seconds()

@@ -15,8 +15,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from deployer.layout import Layout
 from deployer.ops.exec import as_app_argv, env_file
-from deployer.release.layout import Layout
 
 KINDS = {"sqlite": "sqlite3", "postgresql": "pgdump"}  # DATABASE_URL scheme -> file extension
 STAMP = re.compile(r"^[0-9]{8}T[0-9]{6}Z$")

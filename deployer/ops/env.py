@@ -102,7 +102,7 @@ def listing(values: Mapping[str, str], plain: Iterable[str]) -> list[tuple[str, 
 def swap_script(path: str, app: str) -> str:
     """Keep the current file as ``.env.previous`` and put stdin in its place (0600, app user),
     atomically; ``restore_script`` undoes it."""
-    from deployer.remote import write_file_script
+    from deployer.shell import write_file_script
 
     q = shlex.quote
     write = write_file_script(path, "0600", app, app)

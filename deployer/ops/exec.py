@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
-from deployer.release.layout import Layout
+from deployer.layout import Layout
 
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 

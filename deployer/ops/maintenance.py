@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import shlex
 
-from deployer.steps.render import render
+from deployer.render import render
 
 PAGE_DIR = "/var/www/deployer-maintenance"
 RETRY_AFTER = 120  # seconds, in the Retry-After header
@@ -62,7 +62,7 @@ def page_html(message: str) -> str:
 def on_script(app: str, site_path: str) -> str:
     """Put the page (stdin) in place, refusing when the site lacks the include (bootstrapped by
     an older deployer: re-run bootstrap)."""
-    from deployer.remote import write_file_script
+    from deployer.shell import write_file_script
 
     q = shlex.quote
     check = (

@@ -65,15 +65,13 @@ def event(
     }  # fmt: skip
 
 
-def run_event(target, run, outcome) -> dict[str, str]:
-    """The event of a finished release run (``lifecycle.Run`` and its ``Outcome``)."""
-    from deployer.release.lock import LockHeld, now_iso
-
+def run_event(target, run, outcome, *, refused: bool, time: str) -> dict[str, str]:
+    """The event of a finished release run (``lifecycle.Run`` and its ``Outcome``); ``refused``:
+    it failed because the deploy lock was held (the caller knows the release layer's types)."""
     err = outcome.error
     if err is None:
         result, detail = ("noop" if run.noop else "ok"), outcome.stopped
     else:
-        refused = isinstance(err.__cause__, LockHeld)
         result, detail = ("refused" if refused else "failed"), f"{err.unit}: {err.message}"
     rel = run.release
     return event(
@@ -86,7 +84,7 @@ def run_event(target, run, outcome) -> dict[str, str]:
         version=rel.version if rel else "",
         who=run.who,
         detail=detail[:500],
-        time=now_iso(),
+        time=time,
     )
 
 

@@ -9,23 +9,11 @@ the unit's stop timeout) those of the release before.
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Mapping
 
-from deployer.release.layout import Layout, check_release_id
-
-ROLE = re.compile(r"^[a-z][a-z0-9]{0,15}$")
-COMMAND = re.compile(r"^[A-Za-z0-9 ._/:=,@+-]+$")  # no shell, no $ or % (systemd expands them)
-
-
-def check_role(role: str, command: str) -> None:
-    if not ROLE.fullmatch(role) or role == "web":
-        raise ValueError(f"invalid process role {role!r}: ^[a-z][a-z0-9]{{0,15}}$, not web")
-    if not COMMAND.fullmatch(command) or not command.strip():
-        raise ValueError(
-            f"process {role}: the command may only use letters, digits, spaces and ._/:=,@+-"
-        )
+from deployer.layout import Layout
+from deployer.names import check_release_id, check_role
 
 
 def unit_name(app: str, role: str) -> str:

@@ -347,10 +347,10 @@ class Run:
         """The process roles' template units, made from the web unit (loaded by the daemon
         reload in the drain phase, before their instances start)."""
         from deployer.ops import processes
-        from deployer.steps.service import unit_file
+        from deployer.release.unit import web_unit
 
         roles = self.target.app.processes
-        web = unit_file(self.target).content if roles else ""
+        web = web_unit(self.target) if roles else ""
         for role, command in sorted(roles.items()):
             text = processes.role_unit(web, self.layout.app, role, command)
             self.remote.write_file(processes.unit_path(self.layout.app, role), text.encode())

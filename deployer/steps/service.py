@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 from deployer.engine import Change
 from deployer.release import switch
 from deployer.release.install import release_env
-from deployer.render import render
+from deployer.release.unit import unit_path, web_unit
 from deployer.steps.app import deploying, env_file, release_state, serving_release
 from deployer.steps.base import Context, FileSpec, Step, WriteFile, file_changes, write_files
 from deployer.steps.facts import Facts
@@ -17,27 +17,8 @@ from deployer.target import Target
 if TYPE_CHECKING:
     from deployer.artifact import Artifact
 
-LOCAL_ONLY = ("IPAddressDeny=any", "IPAddressAllow=localhost")
-
-
-def unit_path(app: str) -> str:
-    return f"/etc/systemd/system/{app}@.service"
-
-
 def unit_file(target: Target) -> FileSpec:
-    app = target.app.name
-    content = render(
-        "app@.service.j2",
-        app=app,
-        user=app,
-        releases=target.layout.releases,
-        env_file=target.layout.env_file,
-        data_dir=target.layout.data,
-        asgi=target.app.asgi,
-        gunicorn_config=target.app.gunicorn_config(),
-        ip_policy=LOCAL_ONLY if target.app.local_network_only else (),
-    )
-    return FileSpec(unit_path(app), content)
+    return FileSpec(unit_path(target.app.name), web_unit(target))
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
+from deployer.layout import Layout
 from deployer.ops import backup
-from deployer.release.layout import Layout
 
 PLAN = backup.BackupPlan(Layout("shop"), keep=3)
 

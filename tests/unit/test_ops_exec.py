@@ -2,8 +2,8 @@
 
 import pytest
 
+from deployer.layout import Layout
 from deployer.ops import exec as ops_exec
-from deployer.release.layout import Layout
 
 LAY = Layout("shop")
 RID = "20261127T140000-" + "a" * 16

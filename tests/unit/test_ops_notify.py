@@ -115,6 +115,7 @@ def test_run_event(noop, error, outcome, detail) -> None:
         if error[2]:
             err.__cause__ = LockHeld(LockInfo(who="other", what="deploy"))
     t = build_target({"host": "h.example", "domain": "h.example", "stage": "prod"})
-    event = notify.run_event(t, run, Outcome(error=err))
+    refused = err is not None and isinstance(err.__cause__, LockHeld)
+    event = notify.run_event(t, run, Outcome(error=err), refused=refused, time="now")
     assert (event["event"], event["outcome"], event["release"]) == ("deploy", outcome, rid)
     assert event["detail"] == detail and event["version"] == "2.0" and event["stage"] == "prod"

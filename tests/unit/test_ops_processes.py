@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from deployer.layout import Layout
 from deployer.ops import processes
-from deployer.release.layout import Layout
 from deployer.steps.service import unit_file
 from deployer.target import TargetError, build_target
 
