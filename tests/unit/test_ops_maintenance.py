@@ -45,7 +45,7 @@ def test_page_escapes_the_message() -> None:
 
 
 def test_page_is_overridable(tmp_path, monkeypatch) -> None:
-    from deployer.steps import render
+    from deployer import render
 
     (tmp_path / "maintenance.html.j2").write_text("ours: {{ message }}\n")
     monkeypatch.setenv("DEPLOYER_TEMPLATES", str(tmp_path))
