@@ -32,7 +32,7 @@ def role_unit(web_unit: str, app: str, role: str, command: str) -> str:
     """The web unit's text with the role's description and command (run through env, so the
     release's venv, first on its PATH, provides it); no reload (gunicorn's HUP) and no port."""
     check_role(role, command)
-    releases = f"/srv/{app}/releases"
+    releases = str(Layout(app).releases)
     out = [f"# Managed by deployer: the {role} process of {app}, one instance per release."]
     for line in web_unit.splitlines():
         if line.startswith("#") or line.startswith("ExecReload="):

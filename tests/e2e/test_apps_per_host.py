@@ -16,8 +16,8 @@ import pytest
 from bootstrap_helpers import deployer, write_outputs
 from release_helpers import make_version
 
+from deployer.http import get
 from deployer.sandbox import Host
-from deployer.steps.health import get
 from deployer.target import build_target, from_outputs
 
 pytestmark = pytest.mark.e2e
