@@ -15,6 +15,7 @@
     secrets_file = ".secrets/prod.env"  # or a local KEY=VALUE file (keep it out of git)
     hooks = { pre_switch = "alembic -c app/alembic.ini current" }  # post_switch, post_rollback
     processes = { worker = "python -m app.worker" }  # beside the web process, one unit each
+    schedule = { nightly = { cmd = "python -m app.manage stats", on = "daily" } }  # timers
 
 Relative paths are resolved against the file's directory. Secrets never live in deployer.toml.
 """
@@ -37,7 +38,7 @@ STAGE_KEYS = {
 APP_KEYS = {
     "name", "source", "include", "asgi", "requirements", "version_file", "health_path",
     "ready_path", "workers", "env", "migrations", "max_body_size", "network",
-    "secrets_from_env", "secrets_file", "hooks", "processes",
+    "secrets_from_env", "secrets_file", "hooks", "processes", "schedule",
 }  # fmt: skip
 PATH_KEYS = ("ssh_key", "acme_ca", "acme_root", "outputs")
 

@@ -7,6 +7,7 @@ anchored; each ``check_*`` returns its (normalised) value or raises ValueError n
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")  # also the system user and the unit's prefix
@@ -18,6 +19,8 @@ _STACK = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
 STACK = re.compile(rf"^{_STACK}$")  # as in Pulumi.<stack>.yaml
 QUALIFIED_STACK = re.compile(rf"^(?:{_STACK}/){{0,2}}{_STACK}$")  # [org/[project/]]stack
 ROLE = re.compile(r"^[a-z][a-z0-9]{0,15}$")  # a process role beside web (`processes`)
+JOB = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+CALENDAR = re.compile(r"^[A-Za-z0-9 :*/,.~-]{1,100}$")  # systemd.time(7); checked on the host
 ROLE_COMMAND = re.compile(r"^[A-Za-z0-9 ._/:=,@+-]+$")  # no shell, no $ or % (systemd expands)
 # Seconds a replaced instance keeps finishing its requests: nginx's old workers after a switch,
 # and a load balancer's deregistration delay (stacks) for a leaving server.
@@ -79,3 +82,15 @@ def check_stack(stack: str, *, qualified: bool = False) -> str:
     if not (QUALIFIED_STACK if qualified else STACK).fullmatch(stack):
         raise ValueError(f"invalid stack name {stack!r} (letters, digits, . _ -)")
     return stack
+
+
+def check_job(name: str, job: Mapping[str, str]) -> None:
+    """A scheduled job (``schedule = { nightly = { cmd = "...", on = "daily" } }``)."""
+    if not JOB.fullmatch(name):
+        raise ValueError(f"invalid job name {name!r}: expected ^[a-z][a-z0-9-]{{0,30}}$")
+    if set(job) != {"cmd", "on"}:
+        raise ValueError(f"schedule.{name}: expected exactly cmd and on")
+    if not ROLE_COMMAND.fullmatch(job["cmd"]) or not job["cmd"].strip():
+        raise ValueError(f"schedule.{name}.cmd: only letters, digits, spaces and ._/:=,@+-")
+    if not CALENDAR.fullmatch(job["on"]):
+        raise ValueError(f"schedule.{name}.on: not a systemd calendar expression")

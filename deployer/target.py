@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from deployer.layout import Layout
-from deployer.names import LABEL, check_app, check_domain, check_role
+from deployer.names import LABEL, check_app, check_domain, check_job, check_role
 from deployer.project import Dependencies, Project, dependencies
 
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
@@ -160,6 +160,8 @@ class AppSpec(Frozen):
     network: Literal["auto", "local", "any"] = "auto"
     # Roles beside the web process, each its own unit from the release: {"worker": "cmd"}.
     processes: dict[str, str] = Field(default_factory=dict)
+    # Jobs run by systemd timers in the current release: {"nightly": {"cmd": .., "on": "daily"}}.
+    schedule: dict[str, dict[str, str]] = Field(default_factory=dict)
     # Shell commands run on the host as the app user in the new release (deploy/rollback).
     hooks: dict[Literal["pre_switch", "post_switch", "post_rollback"], str] = Field(
         default_factory=dict
@@ -256,6 +258,13 @@ class AppSpec(Frozen):
     def _processes(cls, v: dict[str, str]) -> dict[str, str]:
         for role, command in v.items():
             check_role(role, command)
+        return v
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for name, job in v.items():
+            check_job(name, job)
         return v
 
     @field_validator("hooks")

@@ -344,16 +344,20 @@ class Run:
         return Done([Started(self.release_id)], new_unit)
 
     def _write_role_units(self) -> None:
-        """The process roles' template units, made from the web unit (loaded by the daemon
-        reload in the drain phase, before their instances start)."""
+        """The process roles' template units and the scheduled jobs' services and timers, made
+        from the web unit (loaded by the daemon reload in the drain phase)."""
         from deployer.ops import processes
+        from deployer.ops.schedule import job_units
         from deployer.release.unit import web_unit
 
-        roles = self.target.app.processes
-        web = web_unit(self.target) if roles else ""
-        for role, command in sorted(roles.items()):
-            text = processes.role_unit(web, self.layout.app, role, command)
-            self.remote.write_file(processes.unit_path(self.layout.app, role), text.encode())
+        spec, app = self.target.app, self.layout.app
+        web = web_unit(self.target) if spec.processes or spec.schedule else ""
+        for role, command in sorted(spec.processes.items()):
+            text = processes.role_unit(web, app, role, command)
+            self.remote.write_file(processes.unit_path(app, role), text.encode())
+        for name, job in sorted(spec.schedule.items()):
+            for unit, text in job_units(web, app, name, job).items():
+                self.remote.write_file(f"/etc/systemd/system/{unit}", text.encode())
 
     def _hook(self, name: str) -> str:
         """Run deployer.toml's hook *name* as the app user in the release being made current."""
@@ -407,6 +411,13 @@ class Run:
 
             self.remote.sh(move_script(self.layout, roles, self.release_id), what="processes")
             detail += f"; {', '.join(sorted(roles))} moved to {self.release_id}"
+        jobs = self.target.app.schedule
+        if jobs:  # they run in `current`: enabling their timers is all a deploy does
+            from deployer.ops.schedule import timer_name
+
+            timers = " ".join(timer_name(self.layout.app, n) for n in sorted(jobs))
+            self.remote.sh(f"systemctl enable --now --quiet {timers}", what="timers")
+            detail += f"; timers {timers}"
         return Done(list(stopped), detail)
 
     def phase_record(self) -> Done:

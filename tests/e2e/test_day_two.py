@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import pty
+import re
 import socket
 import ssl
 import subprocess
@@ -370,3 +371,20 @@ def test_scheduled_backups_keep_the_newest(stage: Stage) -> None:
         host.ssh("sleep 1; sudo systemctl start app-backup.service")
     files = host.ssh("sudo ls -1 /srv/app/backups").stdout.split()
     assert len(files) == 2 and all(f.endswith(".pgdump") for f in files), files
+
+
+def test_scheduled_job_runs_in_the_current_release_as_the_app(stage: Stage) -> None:
+    job = 'schedule = { stats = { cmd = "python -m app.manage stats", on = "daily" } }'
+    config = with_config(stage, "schedule", job)
+    proc = cli(stage, "deploy", "s", "--source", str(make_version(stage.tmp, "4.0.0")),
+               config=config)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    host, cur = stage.host, stage.current()["id"]
+    assert host.ssh("systemctl is-enabled app-job-stats.timer").stdout.strip() == "enabled"
+    host.ssh("sudo systemctl start app-job-stats.service")  # what the timer starts, now
+    show = host.ssh("systemctl show -p Result,User app-job-stats.service").stdout.split()
+    assert show == ["Result=success", "User=app"], show
+    log = host.ssh("sudo journalctl -u app-job-stats.service -o cat --no-pager").stdout
+    assert re.search(r"users=[0-9]+ items=[0-9]+", log), log  # the app's own code ran
+    assert cur in host.ssh("readlink -f /srv/app/current").stdout
+

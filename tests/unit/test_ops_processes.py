@@ -7,7 +7,7 @@ import pytest
 
 from deployer.layout import Layout
 from deployer.ops import processes
-from deployer.steps.service import unit_file
+from deployer.release.unit import web_unit
 from deployer.target import TargetError, build_target
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,7 +25,7 @@ def directives(text: str) -> list[str]:
 
 
 def test_role_unit_is_the_web_unit_with_another_command() -> None:
-    web = unit_file(target()).content
+    web = web_unit(target())
     role = processes.role_unit(web, "app", "worker", "python -m app.worker")
     assert "ExecStart=/usr/bin/env -- python -m app.worker" in role
     assert "Environment=PATH=/srv/app/releases/%i/venv/bin:/usr/local/bin:/usr/bin:/bin" in role
