@@ -332,6 +332,10 @@ class Target(Frozen):
     acme_ca: Path | None = None  # CA bundle signing the ACME server's HTTPS (uploaded)
     acme_root: Path | None = None  # root that issues site certificates (local health check)
     firewall: bool = True
+    # "host": nginx serves HTTPS with a certificate from acme_server (one host); "lb": a load
+    # balancer terminates TLS and is the only client of the host's plain HTTP (from lb_source)
+    tls: Literal["host", "lb"] = "host"
+    lb_source: str | None = None  # the CIDR the load balancer connects from (tls = "lb")
     app: AppSpec = Field(default_factory=AppSpec)
     notify: Notify | None = None
 
@@ -351,6 +355,17 @@ class Target(Frozen):
     @classmethod
     def _address(cls, v: str | None) -> str | None:
         return None if v is None else check_host(v)
+
+    @field_validator("lb_source")
+    @classmethod
+    def _lb_source(cls, v: str | None) -> str | None:
+        return None if v is None else str(ipaddress.ip_network(v, strict=True))
+
+    @model_validator(mode="after")
+    def _tls_mode(self) -> Target:
+        if (self.tls == "lb") != (self.lb_source is not None):
+            raise ValueError('lb_source (the load balancer\'s CIDR) goes with tls = "lb" only')
+        return self
 
     @field_validator("ssh_user")
     @classmethod
@@ -447,6 +462,12 @@ def from_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = {k: v for k, v in outputs.items() if k in CONTRACT_KEYS}
     if "host" not in data and "address" in data:
         data["host"] = data["address"]
+    balancer = outputs.get("load_balancer")
+    if balancer:  # a fleet: TLS at the balancer, which clients reach (the hosts list: fleet)
+        data |= {"tls": "lb", "lb_source": balancer["source_range"]}
+        data.setdefault("domain", balancer["dns_name"])
+        if balancer.get("address"):
+            data["address"] = balancer["address"]
     if outputs.get("database_url"):
         data["app"] = {"secrets": {"DATABASE_URL": outputs["database_url"]}}
     return data

@@ -107,6 +107,7 @@ def assemble(
         if not path.is_file():
             raise TargetError(f"--stage {stage}: {path} not found")
         stage_data = config.stage(config.load(path), stage, path.resolve().parent, secrets=secrets)
+        stage_data.pop("hosts", None)  # a fleet's hosts: deployer.fleet.members
         stack = stack or stage_data.pop("stack", None)
         file = stage_data.pop("outputs", None)
         outputs = outputs or (Path(file) if file else None)

@@ -110,8 +110,10 @@ def bootstrap(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change."),
     diff: bool = typer.Option(False, "--diff", help="Show diffs of changed files."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON report."),
+    parallel: int = typer.Option(4, "--parallel", min=1, help="A fleet: hosts at once."),
 ) -> None:
-    """Take a bare Debian/Ubuntu server to the app served over HTTPS (idempotent)."""
+    """Take a bare Debian/Ubuntu server (or a stage's every host) to the app served over HTTPS
+    (idempotent)."""
     from deployer import config, targets
     from deployer.target import LETS_ENCRYPT_STAGING
 
@@ -138,6 +140,14 @@ def bootstrap(
     }
     if secret or secrets_file:
         app_fields["secrets"] = config.resolve_secrets(list(secret or []), secrets_file)
+    if stage and not host:
+        from deployer.cli import fleet
+
+        members = fleet.fleet_of(stage, config_file, cli=cli, app=app_fields, secrets=True)
+        if members:
+            code = fleet.bootstrap(members, parallel=parallel, dry_run=dry_run,
+                                   trust_new_host=trust_new_host)
+            raise typer.Exit(code)
     t = targets.assemble(host, stage=stage, config_file=config_file, stack=stack,
                          outputs=outputs, sandbox=sandbox, cli=cli, app=app_fields)  # fmt: skip
     code, _, _ = execute(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from deployer.cli import fleet
 from deployer.cli.common import Code, build_artifact, fail, guard
 
 CONFIG_OPT = typer.Option(None, "--config", help="deployer.toml to read (default ./deployer.toml).")
@@ -105,14 +106,24 @@ def deploy(
     source: Path = typer.Option(None, help="Project root (default: the stage's)."),
     message: str = typer.Option("", "--message", "-m", help="Why (kept in lock and audit)."),
     keep: int = typer.Option(5, help="Release directories to keep (>= 2)."),
+    batch: str = fleet.BATCH_OPT,
+    canary: bool = fleet.CANARY_OPT,
+    skip_down: bool = fleet.SKIP_DOWN_OPT,
     config_file: Path = CONFIG_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON report."),
 ) -> None:
-    """Ship the app source to STAGE: health-gated switch, previous release kept on failure."""
+    """Ship the app source to STAGE: health-gated switch, previous release kept on failure
+    (a fleet: rolled in batches after a one-host canary, all reverted if one host fails)."""
     from deployer.targets import for_stage
 
     if keep < 2:
         raise fail(Code.INPUT, "invalid input: --keep must be at least 2")
+    members = fleet.fleet_of(stage, config_file, source)
+    if members:
+        code = fleet.roll(members, action="deploy", artifact=build_artifact(members[0].target),
+                          batch=batch, canary=canary, skip_down=skip_down, message=message,
+                          keep=keep)
+        raise typer.Exit(code)
     t = for_stage(stage, config_file, source)
     artifact = build_artifact(t)
     code = run_release(
@@ -126,6 +137,9 @@ def rollback(
     stage: str = STAGE_ARG,
     release: str = typer.Argument("", help="Release id (default: the previous good one)."),
     message: str = typer.Option("", "--message", "-m", help="Why (kept in lock and audit)."),
+    batch: str = fleet.BATCH_OPT,
+    canary: bool = fleet.CANARY_OPT,
+    skip_down: bool = fleet.SKIP_DOWN_OPT,
     config_file: Path = CONFIG_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON report."),
 ) -> None:
@@ -138,6 +152,10 @@ def rollback(
             check_release_id(release)
         except ValueError as exc:
             raise fail(Code.INPUT, f"invalid input: {exc}") from None
+    members = fleet.fleet_of(stage, config_file)
+    if members:
+        raise typer.Exit(fleet.roll(members, action="rollback", rollback_to=release, batch=batch,
+                                    canary=canary, skip_down=skip_down, message=message))
     t = for_stage(stage, config_file)
     code = run_release(
         t, action="rollback", rollback_to=release, message=message, as_json=as_json
@@ -147,7 +165,8 @@ def rollback(
 
 @guard
 def releases(stage: str = STAGE_ARG, config_file: Path = CONFIG_OPT) -> None:
-    """List STAGE's releases: id, version, commit, time, who, status."""
+    """List STAGE's releases: id, version, commit, time, who, status (every host of a fleet,
+    flagging drift)."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -155,6 +174,9 @@ def releases(stage: str = STAGE_ARG, config_file: Path = CONFIG_OPT) -> None:
     from deployer.release.state import read_state
     from deployer.targets import for_stage
 
+    members = fleet.fleet_of(stage, config_file)
+    if members:
+        raise typer.Exit(fleet.releases(members))
     t = for_stage(stage, config_file)
     with _connect(t) as remote:
         state = read_state(remote, t.layout)
@@ -207,6 +229,9 @@ def promote(
     stacks_dir: Path = typer.Option(
         None, help="Where Pulumi.<stack>.yaml live (default: deployer.toml's directory)."
     ),
+    batch: str = fleet.BATCH_OPT,
+    canary: bool = fleet.CANARY_OPT,
+    skip_down: bool = fleet.SKIP_DOWN_OPT,
     config_file: Path = CONFIG_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON report of the deploy."),
 ) -> None:
@@ -232,7 +257,9 @@ def promote(
     stacks = stacks_dir or path.resolve().parent
     if all(is_platform_stage(s, stacks) for s in stages.values()):
         raise typer.Exit(_promote_platform(stages[src], stages[dst], stacks))
-    src_t, dst_t = for_stage(src, config_file), for_stage(dst, config_file)
+    src_fleet, dst_fleet = fleet.fleet_of(src, config_file), fleet.fleet_of(dst, config_file)
+    src_t = src_fleet[0].target if src_fleet else for_stage(src, config_file)
+    dst_t = dst_fleet[0].target if dst_fleet else for_stage(dst, config_file)
     with _connect(src_t) as remote:
         source = check_src(remote, src_t)
         typer.echo(
@@ -240,9 +267,14 @@ def promote(
         )
         out = Path(tempfile.mkdtemp(prefix="deployer-promote-"))
         artifact = source_artifact(remote, src_t, source.release, out)
-    with _connect(dst_t) as remote:
-        check_destination_unlocked(remote, dst_t)
+    for t in [m.target for m in dst_fleet] or [dst_t]:
+        with _connect(t) as remote:
+            check_destination_unlocked(remote, t)
     note = message or f"promoted from {src}"
+    if dst_fleet:
+        code = fleet.roll(dst_fleet, action="deploy", artifact=artifact, batch=batch,
+                          canary=canary, skip_down=skip_down, message=note, audit_as="promote")
+        raise typer.Exit(code)
     code = run_release(
         dst_t, action="deploy", artifact=artifact, message=note, audit_as="promote",
         as_json=as_json,
@@ -274,13 +306,17 @@ def _promote_platform(src: dict, dst: dict, stacks: Path) -> Code:
 
 @guard
 def status(stage: str = STAGE_ARG, config_file: Path = CONFIG_OPT) -> None:
-    """Current release, health, unit state, certificate expiry, disk free, last deploys."""
+    """Current release, health, unit state, certificate expiry, disk free, last deploys (a
+    fleet: every host, its locks and drift)."""
     from rich.console import Console
 
     from deployer.http import get
     from deployer.release.status import parse_status, status_script
     from deployer.targets import for_stage
 
+    members = fleet.fleet_of(stage, config_file)
+    if members:
+        raise typer.Exit(fleet.status(members))
     t = for_stage(stage, config_file)
     layout = t.layout
     with _connect(t) as remote:

@@ -274,12 +274,26 @@ def _listening(address: str, port: int) -> bool:
 
 
 def reload(lb: LoadBalancer) -> None:
-    """Re-read haproxy.cfg without dropping connections (master-worker reload)."""
+    """Re-read haproxy.cfg without dropping connections (master-worker reload); returns once
+    the new worker answers with exactly the pool's members."""
     import os
     import signal
 
     (proc,) = (Proc(**p) for p in lb.procs)
-    os.kill(proc.pid, signal.SIGUSR2)
+
+    def live() -> bool:
+        try:
+            return set(servers(lb)) == set(lb.members)
+        except (OSError, KeyError, ValueError):  # the admin socket is being replaced
+            return False
+
+    # A master just started may not handle SIGUSR2 yet (seen once): signal again until live.
+    for _ in range(10):
+        os.kill(proc.pid, signal.SIGUSR2)
+        with contextlib.suppress(SandboxError):
+            wait_until(live, 3, f"load balancer {lb.name} to reload")
+            return
+    raise SandboxError(f"load balancer {lb.name} did not reload; see its log")
 
 
 def admin(lb: LoadBalancer, command: str) -> str:
@@ -295,11 +309,13 @@ def admin(lb: LoadBalancer, command: str) -> str:
 
 
 def servers(lb: LoadBalancer) -> dict[str, dict[str, str]]:
-    """Per backend server: its check status (UP, DOWN, NOLB, DRAIN, MAINT...) and sessions."""
+    """Per backend server: its check status (UP, DOWN, NOLB, DRAIN, MAINT...), its open and
+    total sessions."""
     text = admin(lb, "show stat").removeprefix("# ")
     rows = csv.DictReader(io.StringIO(text))
     return {
-        r["svname"]: {"status": r["status"], "sessions": r["scur"], "check": r["check_status"]}
+        r["svname"]: {"status": r["status"], "sessions": r["scur"], "total": r["stot"],
+                      "check": r["check_status"]}
         for r in rows
         if r["pxname"] == BACKEND and r["svname"] not in ("FRONTEND", "BACKEND")
     }

@@ -42,6 +42,7 @@ def nginx_files(target: Target, *, tls: bool) -> list[FileSpec]:
         headers_include=HEADERS_INCLUDE,
         max_body_size=target.app.max_body_size,
         maintenance_include=maintenance.include_path(app),
+        lb_source=target.lb_source,
     )
     maintenance_conf = maintenance.include_conf(app, target.app.health_path, HEADERS_INCLUDE)
     return [
@@ -161,6 +162,8 @@ class IssueCertificate(Change):
 
 
 def certificate_changes(facts, target: Target) -> list[Change]:
+    if target.tls == "lb":
+        return []
     changes: list[Change] = list(file_changes(facts, certbot_files(target)))
     if facts.get("cert") != "yes":
         changes.append(IssueCertificate(target.domain, target.acme_server))
@@ -176,6 +179,9 @@ class Certbot(Step):
 
     def files(self, ctx: Context) -> list[FileSpec]:
         return certbot_files(ctx.target)
+
+    def skipped(self, ctx: Context) -> str:
+        return "skipped: TLS terminates at the load balancer" if ctx.target.tls == "lb" else ""
 
     def check(self, ctx: Context) -> list[Change]:
         return certificate_changes(ctx.facts, ctx.target)
@@ -194,13 +200,21 @@ class Certbot(Step):
         return ""
 
 
-def firewall_ports(facts_ports: list[str]) -> list[int]:
+def firewall_ports(facts_ports: list[str], lb_source: str | None = None) -> list[int]:
+    """Ports open to anyone: SSH, plus HTTP/HTTPS unless a load balancer is the only client."""
     ssh = {int(p) for p in facts_ports if p.isdigit()} or {22}
-    return sorted(ssh | {80, 443})
+    return sorted(ssh if lb_source else ssh | {80, 443})
 
 
-def nftables_file(ports: list[int]) -> FileSpec:
-    return FileSpec(NFT_CONF, render("nftables.conf.j2", ports=ports), "0755")
+def nftables_file(ports: list[int], lb_source: str | None = None) -> FileSpec:
+    family = "ip6" if lb_source and ":" in lb_source else "ip"
+    text = render("nftables.conf.j2", ports=ports, lb_source=lb_source, lb_family=family)
+    return FileSpec(NFT_CONF, text, "0755")
+
+
+def firewall_file(facts, lb_source: str | None = None) -> FileSpec:
+    """The host's nftables.conf (with a load balancer: HTTP from its range alone)."""
+    return nftables_file(firewall_ports(facts.lines("sshd_ports"), lb_source), lb_source)
 
 
 @dataclass(frozen=True)
@@ -221,23 +235,22 @@ def firewall_skip(facts) -> str:
     return ""
 
 
-def firewall_changes(facts) -> list[Change]:
+def firewall_changes(facts, lb_source: str | None = None) -> list[Change]:
     state = facts.lines("firewall")
-    changes: list[Change] = list(
-        file_changes(facts, [nftables_file(firewall_ports(facts.lines("sshd_ports")))])
-    )
+    changes: list[Change] = list(file_changes(facts, [firewall_file(facts, lb_source)]))
     if changes or "loaded" not in state or "enabled" not in state:
         changes.append(LoadFirewall(enable="enabled" not in state))
     return changes
 
 
 class Firewall(Step):
-    """nftables: inbound SSH (the ports sshd listens on), HTTP and HTTPS only."""
+    """nftables: inbound SSH (the ports sshd listens on), HTTP and HTTPS only (with a load
+    balancer: HTTP from its range alone)."""
 
     name = "firewall"
 
     def files(self, ctx: Context) -> list[FileSpec]:
-        return [nftables_file(firewall_ports(ctx.facts.lines("sshd_ports")))]
+        return [firewall_file(ctx.facts, ctx.target.lb_source)]
 
     def skipped(self, ctx: Context) -> str:
         if not ctx.target.firewall:
@@ -245,7 +258,7 @@ class Firewall(Step):
         return firewall_skip(ctx.facts)
 
     def check(self, ctx: Context) -> list[Change]:
-        return firewall_changes(ctx.facts)
+        return firewall_changes(ctx.facts, ctx.target.lb_source)
 
     def apply(self, ctx: Context, changes: list[Change]) -> str:
         write_files(ctx, self.files(ctx), changes)

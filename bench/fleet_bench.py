@@ -1,0 +1,103 @@
+"""Fleet benchmark: how a rolling deploy's time grows with the fleet, 1, 2 and 4 hosts behind the
+lab load balancer, all measured in the same run.
+
+    sudo .venv/bin/python bench/fleet_bench.py [--batch 50%] [--canary]
+
+Boots four provisioned sandbox hosts behind one lab load balancer, bootstraps v1 on all four in
+parallel and deploys v2 to all four (warms every host's caches). Then deploys a new version to a
+fleet of 1 host, of 2 and of 4 (the first N hosts), each with ``--batch`` (default 50%, no canary
+batch unless --canary) and prints each wall-clock time (the whole CLI run) and its ratio to the
+one-host deploy. Target (issue 12): 4 hosts at batch 50% <= 1.6 x one host. Not run by the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+NAMES = ["fb1", "fb2", "fb3", "fb4"]
+LB = "fbench"
+
+
+def version_copy(root: Path, version: str) -> Path:
+    src = root / f"v{version}" / "app"
+    shutil.copytree(REPO / "app", src, ignore=shutil.ignore_patterns("__pycache__", "*.db"))
+    (src / "VERSION").write_text(version + "\n")
+    return src.parent  # the project: only its app/ ships (the stage's include)
+
+
+def cli(config: Path, *args: str) -> float:
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "deployer", *args, "--config", str(config)],
+        capture_output=True, text=True, cwd=REPO, check=False,
+    )  # fmt: skip
+    seconds = time.monotonic() - start
+    if proc.returncode != 0:
+        sys.exit(f"deployer {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
+    return seconds
+
+
+def write_config(tmp: Path, outputs: dict, source: Path) -> Path:
+    """One stage per fleet size: f1, f2, f4 (the first N hosts of the pool)."""
+    lines = []
+    for n in (1, 2, 4):
+        path = tmp / f"fleet{n}.json"
+        path.write_text(json.dumps({**outputs, "hosts": outputs["hosts"][:n]}))
+        lines += [f'[stages.f{n}]\noutputs = "{path}"\n', f"[stages.f{n}.app]",
+                  f'source = "{source}"', 'include = ["app"]',
+                  'requirements = "app/requirements.txt"', 'version_file = "app/VERSION"',
+                  'env = { ENVIRONMENT = "production" }',
+                  'secrets_from_env = ["SECRET_KEY"]', ""]
+    config = tmp / "deployer.toml"
+    config.write_text("\n".join(lines))
+    return config
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", default="50%")
+    parser.add_argument("--canary", action="store_true", help="A one-host first batch.")
+    opts = parser.parse_args()
+
+    from deployer import sandbox
+    from deployer.sandbox.api import fleet_outputs
+
+    tmp = Path(tempfile.mkdtemp(prefix="fleet-bench-"))
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+    sandbox.up(NAMES, snapshot="provisioned", lb_name=LB)
+    try:
+        config = write_config(tmp, fleet_outputs(LB), version_copy(tmp, "1.0.0"))
+        boot = cli(config, "bootstrap", "--stage", "f4", "--parallel", "4")
+        warm = cli(config, "deploy", "f4", "--source", str(version_copy(tmp, "2.0.0")),
+                   "--batch", "100%")
+        canary = [] if opts.canary else ["--no-canary"]
+        times = {}
+        for n, version in ((1, "3.0.0"), (2, "4.0.0"), (4, "5.0.0")):
+            source = str(version_copy(tmp, version))
+            times[n] = cli(config, "deploy", f"f{n}", "--source", source, "--batch", opts.batch,
+                           *canary)
+        print(f"bootstrap v1, 4 hosts in parallel:     {boot:6.2f} s")
+        print(f"deploy v2 to 4 hosts (warms caches):   {warm:6.2f} s")
+        for n, seconds in times.items():
+            ratio = seconds / times[1]
+            print(f"deploy to {n} host{'s' if n > 1 else ' '} (batch {opts.batch}"
+                  f"{', canary' if opts.canary else ''}): {seconds:6.2f} s  = {ratio:.2f} x 1 host")
+        met = "met" if times[4] <= 1.6 * times[1] else "NOT met"
+        print(f"target: 4 hosts <= 1.6 x 1 host: {met}")
+    finally:
+        sandbox.down([LB, *NAMES])
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

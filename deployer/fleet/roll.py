@@ -1,0 +1,284 @@
+"""Roll a release across a fleet: preflight, the fleet lock, batches of per-host lifecycles,
+and on failure the revert (switched hosts back, the release marked bad wherever it reached).
+
+Each host switches with the one-host release lifecycle (`deployer.release.lifecycle.Run`:
+health-gated, zero-downtime); this module only decides order and undo (`deployer.fleet.plan`)
+and runs hosts of one batch in parallel, one SSH connection each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+from deployer.fleet import plan
+from deployer.release import lock
+from deployer.release.layout import Layout
+from deployer.release.lifecycle import Run
+from deployer.release.state import acquire_lock, read_state, write_ledger
+from deployer.remote import Remote, RemoteError
+
+if TYPE_CHECKING:
+    from deployer.artifact import Artifact
+    from deployer.target import Target
+
+ROLLED_BACK, SKIPPED = "rolled back", "skipped"
+
+
+@dataclass(frozen=True)
+class Member:
+    """One host of a fleet: its name and its complete target."""
+
+    name: str
+    target: Target
+
+
+@dataclass
+class HostReport:
+    name: str
+    outcome: str = plan.UNTOUCHED
+    release: str = ""
+    detail: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class FleetResult:
+    ok: bool
+    message: str
+    hosts: dict[str, HostReport] = field(default_factory=dict)
+    refused: bool = False  # the fleet lock was held, or a host was down
+
+
+def fleet_lock_dir(layout: Layout) -> PurePosixPath:
+    """The fleet lock, beside each host's own deploy lock (taken per host by its lifecycle)."""
+    return layout.state / "fleet.lock"
+
+
+def read_fleet_holder(remote: Remote, layout: Layout) -> lock.LockInfo | None:
+    """Who holds the fleet lock on this host (None when free)."""
+    res = remote.sh(lock.read_script(fleet_lock_dir(layout)), what="read fleet lock")
+    return lock.parse_holder(res.stdout)
+
+
+class FleetLock:
+    """The fleet lock on every host, taken in the fixed order, released on every host."""
+
+    def __init__(self, remotes: dict[str, Remote], layout: Layout, info: lock.LockInfo) -> None:
+        self.remotes, self.layout, self.info = remotes, layout, info
+        self.held: list[str] = []
+
+    def acquire(self) -> None:
+        where = fleet_lock_dir(self.layout)
+        for name in plan.lock_order(list(self.remotes)):
+            res = self.remotes[name].sh(lock.acquire_script(where, self.info), check=False,
+                                        what="take fleet lock")
+            if res.code == lock.HELD_EXIT:
+                self.release()
+                holder = lock.parse_holder(res.stdout) or lock.LockInfo.from_json("")
+                raise lock.LockHeld(holder) from None
+            if res.code != 0 or "acquired" not in res.stdout:
+                self.release()
+                raise RemoteError(f"{name}: could not take the fleet lock: {res.stderr[-200:]}")
+            self.held.append(name)
+
+    def release(self) -> None:
+        script = lock.release_script(fleet_lock_dir(self.layout), self.info.token)
+        for name in reversed(self.held):
+            with contextlib.suppress(RemoteError, OSError):
+                self.remotes[name].sh(script, what="release fleet lock")
+        self.held = []
+
+
+def connect_all(members: list[Member]) -> tuple[dict[str, Remote], dict[str, str]]:
+    """Connect to every host in parallel; (connected remotes, host -> error for the others)."""
+    def one(m: Member) -> tuple[str, Remote | None, str]:
+        try:
+            return m.name, Remote(m.target).connect(), ""
+        except RemoteError as exc:
+            return m.name, None, str(exc)
+
+    with ThreadPoolExecutor(max_workers=min(16, len(members) or 1)) as pool:
+        results = list(pool.map(one, members))
+    remotes = {n: r for n, r, _ in results if r is not None}
+    return remotes, {n: e for n, _, e in results if e}
+
+
+def close_all(remotes: dict[str, Remote]) -> None:
+    for remote in remotes.values():
+        with contextlib.suppress(Exception):
+            remote.close()
+
+
+def without_migrations(t: Target) -> Target:
+    return t.model_copy(update={"app": t.app.model_copy(update={"migrations": None})})
+
+
+@dataclass
+class Roll:
+    """A deploy (artifact) or a rollback across ``members``."""
+
+    members: list[Member]
+    action: str = "deploy"
+    artifact: Artifact | None = None
+    rollback_to: str = ""  # rollback: a release id; every host goes to its artifact
+    #                        ('' = each host's previous good release)
+    batch: plan.BatchSize = field(default_factory=lambda: plan.BatchSize(1))
+    canary: bool = True
+    skip_down: bool = False
+    message: str = ""
+    keep: int = 5
+    audit_as: str = ""
+    say: Callable[[str], None] = print
+
+    def __post_init__(self) -> None:
+        self.by_name = {m.name: m for m in self.members}
+        self.layout = Layout(self.members[0].target.app.name)
+        self.reports = {m.name: HostReport(m.name) for m in self.members}
+        self._print = threading.Lock()
+        self.rollback_sha = ""
+
+    def _say(self, text: str) -> None:
+        with self._print:
+            self.say(text)
+
+    def execute(self) -> FleetResult:
+        remotes, down = connect_all(self.members)
+        try:
+            pre = plan.preflight({m.name: down.get(m.name, "") for m in self.members},
+                                 self.skip_down)
+            if pre.error:
+                return FleetResult(False, pre.error, self.reports, refused=True)
+            for name in pre.skipped:
+                self.reports[name].outcome = SKIPPED
+                self.reports[name].detail = f"down: {down[name]}"
+            live = {n: remotes[n] for n in pre.hosts}
+            info = lock.LockInfo(who=lock.whoami(), what=f"fleet {self.action}",
+                                 message=self.message)
+            fleet_lock = FleetLock(live, self.layout, info)
+            try:
+                fleet_lock.acquire()
+            except lock.LockHeld as exc:
+                return FleetResult(False, f"refused: fleet {exc}", self.reports, refused=True)
+            try:
+                return self._roll(live, pre.hosts)
+            finally:
+                fleet_lock.release()
+        finally:
+            close_all(remotes)
+
+    def _roll(self, remotes: dict[str, Remote], hosts: list[str]) -> FleetResult:
+        states = {n: read_state(remotes[n], self.layout) for n in hosts}
+        before = {n: s.ledger.current() for n, s in states.items()}
+        named = [r for s in states.values() if (r := s.ledger.get(self.rollback_to))]
+        if self.rollback_to and not named:
+            return FleetResult(False, f"no host has release {self.rollback_to}", self.reports,
+                               refused=True)
+        self.rollback_sha = named[0].sha256 if named else ""
+        run_once = bool(self.members[0].target.app.migrations) and self.action == "deploy"
+        rolled = plan.roll_plan(hosts, self.batch, run_once=run_once, canary=self.canary)
+        outcomes = {n: plan.UNTOUCHED for n in hosts}
+        reached: set[str] = set()
+        for number, batch in enumerate(rolled.batches, 1):
+            self._say(f"batch {number}/{len(rolled.batches)}: {' '.join(batch)}")
+            with ThreadPoolExecutor(max_workers=len(batch)) as pool:
+                done = list(pool.map(lambda n: self._one(remotes[n], n, rolled.run_once_on),
+                                     batch))
+            for name, outcome, got_there in done:
+                outcomes[name] = outcome
+                if got_there:
+                    reached.add(name)
+            if plan.FAILED in outcomes.values():
+                break
+        revert = plan.revert_plan(outcomes, reached)
+        if not revert.mark_bad:
+            sha = self._wanted_sha(remotes, hosts)
+            return FleetResult(True, f"{len(hosts)} hosts on {sha[:12]}", self.reports)
+        failed = [n for n, o in outcomes.items() if o == plan.FAILED]
+        bad = {n: self.reports[n].release for n in revert.mark_bad}
+        for name in revert.rollback:
+            self._revert(remotes[name], name, before[name].id if before[name] else "")
+        for name, release_id in bad.items():
+            if release_id and self.action == "deploy":
+                mark_bad(remotes[name], self.layout, release_id, f"fleet roll failed on "
+                         f"{', '.join(failed)}", self.message)
+        untouched = [n for n, o in outcomes.items() if o == plan.UNTOUCHED]
+        text = (f"{self.action} failed on {', '.join(failed)}: stopped; rolled back "
+                f"{', '.join(revert.rollback) or 'no host'}; untouched "
+                f"{', '.join(untouched) or 'none'}")
+        return FleetResult(False, text, self.reports)
+
+    def _wanted_sha(self, remotes: dict[str, Remote], hosts: list[str]) -> str:
+        if self.artifact is not None:
+            return self.artifact.sha256
+        cur = read_state(remotes[hosts[0]], self.layout).ledger.current()
+        return cur.sha256 if cur else ""
+
+    def _one(self, remote: Remote, name: str, run_once_on: str | None
+             ) -> tuple[str, str, bool]:
+        """One host's lifecycle: (name, outcome, whether the new release reached it)."""
+        t = self.by_name[name].target
+        if name != run_once_on:
+            t = without_migrations(t)
+        start = time.monotonic()
+        rollback_to = ""
+        if self.action == "rollback":
+            rollback_to = self._rollback_id(remote)
+        run = Run(remote, t, action=self.action, artifact=self.artifact, rollback_to=rollback_to,
+                  message=self.message, keep=self.keep, audit_as=self.audit_as,
+                  report=lambda r: self._phase(name, r))
+        outcome = run.execute()
+        report = self.reports[name]
+        report.seconds = time.monotonic() - start
+        report.release = run.release_id
+        if outcome.ok:
+            report.outcome = plan.NOOP if run.noop else plan.SWITCHED
+            report.detail = outcome.stopped or f"{run.release_id} is live"
+            return name, report.outcome, not run.noop
+        err = outcome.error
+        report.outcome = plan.FAILED
+        report.detail = f"{err.unit}: {err.message}"
+        return name, plan.FAILED, err.unit != "lock"
+
+    def _rollback_id(self, remote: Remote) -> str:
+        """This host's release of the wanted artifact ('' = its previous good release)."""
+        if not self.rollback_sha:
+            return ""
+        rel = read_state(remote, self.layout).ledger.find_sha(self.rollback_sha)
+        return rel.id if rel else f"{self.rollback_to}-missing-here"
+
+    def _revert(self, remote: Remote, name: str, release_id: str) -> None:
+        t = without_migrations(self.by_name[name].target)
+        run = Run(remote, t, action="rollback", rollback_to=release_id,
+                  message=f"fleet revert: {self.message}".strip(": "),
+                  report=lambda r: self._phase(name, r))
+        outcome = run.execute()
+        report = self.reports[name]
+        report.outcome = ROLLED_BACK if outcome.ok else plan.FAILED
+        report.detail = (f"back on {release_id}" if outcome.ok
+                         else f"revert failed: {outcome.error.message}")
+
+    def _phase(self, name: str, result) -> None:
+        if result.status != "ok" or result.name in ("switch", "health", "lock"):
+            detail = f"  {result.detail}" if result.detail else ""
+            self._say(f"  {name:<12} {result.status:>7} {result.name:<8} "
+                      f"{result.seconds:6.2f}s{detail}"[:200])
+
+
+def mark_bad(remote: Remote, layout: Layout, release_id: str, note: str, message: str) -> None:
+    """Mark ``release_id`` bad on one host, under its deploy lock (no rollback picks it)."""
+    info = lock.LockInfo(who=lock.whoami(), what=f"mark {release_id} bad", message=message)
+    state = acquire_lock(remote, layout, info)
+    led = state.ledger
+    release = lock.release_script(layout.lock_dir, info.token)
+    rel = led.get(release_id)
+    if rel is None or rel.status in ("bad", "current"):
+        remote.sh(release, what="release lock")
+        return
+    write_ledger(remote, layout, led.mark_bad(release_id, note[:300]), then=release)

@@ -1,0 +1,238 @@
+"""A fleet on real sandbox hosts: three hosts behind the lab load balancer (HAProxy), scenario
+after scenario (the order matters): parallel bootstrap and its "0 changed" re-run, TLS at the
+balancer, a rolling deploy of v2 under load through it, a broken v3 stopped after the canary,
+a v3 that fails in the second batch (the switched hosts go back), and a host that is down.
+
+Load: >= 5,000 GETs of /health at concurrency 20 through the balancer over HTTPS, kept running
+for the whole roll, by a client that never retries; every response must be 2xx.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from bootstrap_helpers import deployer
+from release_helpers import make_version
+
+from deployer.release.loadcheck import Background, LoadResult, run_load
+from deployer.sandbox import Host, lb
+
+pytestmark = pytest.mark.e2e
+
+LOAD = {"requests": 5000, "concurrency": 20, "max_seconds": 400}
+
+
+@dataclass
+class Fleet:
+    hosts: list[Host]
+    balancer: lb.LoadBalancer
+    config: Path
+    tmp: Path
+
+    def cli(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+        return deployer(*args, "--config", str(self.config), timeout=timeout)
+
+    def deploy(self, source: Path, *extra: str) -> subprocess.CompletedProcess:
+        return self.cli("deploy", "f", "--source", str(source), *extra)
+
+    def ledger(self, host: Host) -> dict:
+        text = host.ssh("sudo cat /srv/app/state/releases.json").stdout
+        return {r["id"]: r for r in json.loads(text)["releases"]}
+
+    def current(self, host: Host) -> dict:
+        return next(r for r in self.ledger(host).values() if r["status"] == "current")
+
+    def versions(self) -> dict[str, str]:
+        return {h.name: self.current(h)["version"] for h in self.hosts}
+
+    @property
+    def health_url(self) -> str:
+        return f"https://{self.balancer.domain}/health"
+
+    def load_kwargs(self) -> dict:
+        from deployer.sandbox import acme
+
+        return {"resolve_to": self.balancer.address, "cafile": str(acme.root_path())}
+
+    def background_load(self) -> Background:
+        return Background(self.health_url, **LOAD, **self.load_kwargs())
+
+    def sample(self, requests: int = 300) -> LoadResult:
+        return run_load(self.health_url, requests=requests, concurrency=10, **self.load_kwargs())
+
+
+def _wait_up(balancer: lb.LoadBalancer, names: list[str], timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = lb.servers(balancer)
+        if all(seen.get(n, {}).get("status") == "UP" for n in names):
+            return seen
+        if time.monotonic() > deadline:
+            raise AssertionError(f"backends not all UP: {seen}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def fleet(lab, tmp_path_factory) -> Iterator[Fleet]:
+    from deployer.sandbox import up
+    from deployer.sandbox.api import fleet_outputs, list_load_balancers, stop_load_balancers
+
+    hosts = [lab.host(snapshot="provisioned") for _ in range(3)]
+    name = f"{hosts[0].name}-lb"
+    up([h.name for h in hosts], snapshot="provisioned", lb_name=name)
+    (balancer,) = [b for b in list_load_balancers() if b.name == name]
+    tmp = tmp_path_factory.mktemp("fleet")
+    outputs = tmp / "fleet.json"
+    outputs.write_text(json.dumps(fleet_outputs(name)))
+    config = tmp / "deployer.toml"
+    config.write_text(
+        f'[stages.f]\noutputs = "{outputs}"\n\n[stages.f.app]\n'
+        f'source = "{make_version(tmp, "1.0.0")}"\ninclude = ["app"]\n'
+        'requirements = "app/requirements.txt"\nversion_file = "app/VERSION"\n'
+        'migrations = "app/alembic.ini"\n'
+        'env = { ENVIRONMENT = "production" }\nsecrets_from_env = ["SECRET_KEY"]\n'
+    )
+    try:
+        yield Fleet(hosts, balancer, config, tmp)
+    finally:
+        stop_load_balancers([name])
+        for host in hosts:
+            if host.name in lab.hosts:
+                lab.release(host)
+
+
+def test_bootstrap_converges_every_host_in_parallel_and_tls_ends_at_the_balancer(
+    fleet: Fleet,
+) -> None:
+    first = fleet.cli("bootstrap", "--stage", "f", "--parallel", "3")
+    assert first.returncode == 0, first.stdout + first.stderr
+    lines = first.stdout.splitlines()
+    for host in fleet.hosts:
+        (line,) = [ln for ln in lines if ln.startswith(host.name + " ")]
+        assert " ok " in line and "changed" in line, line
+    assert "fleet: 3 hosts, 3 changed, 3 ok, 0 failed" in first.stdout
+    assert f"load balancer: {fleet.health_url} -> 200" in first.stdout
+    again = fleet.cli("bootstrap", "--stage", "f", "--parallel", "3")
+    assert again.returncode == 0, again.stdout + again.stderr
+    for host in fleet.hosts:
+        (line,) = [ln for ln in again.stdout.splitlines() if ln.startswith(host.name + " ")]
+        assert "changed" not in line, line  # 0 changed on each host
+    assert "fleet: 3 hosts, 0 changed, 3 ok, 0 failed" in again.stdout
+    # every backend is up and answers through the balancer, over HTTPS
+    before = {n: int(s["total"]) for n, s in _wait_up(fleet.balancer, [h.name for h in
+                                                                         fleet.hosts]).items()}
+    sample = fleet.sample(60)
+    assert sample.failed == 0 and set(sample.versions) == {"1.0.0"}, sample.summary()
+    after = {n: int(s["total"]) for n, s in lb.servers(fleet.balancer).items()}
+    assert all(after[h.name] > before[h.name] for h in fleet.hosts), (before, after)
+    for host in fleet.hosts:
+        # no certificate on the hosts; nginx serves plain HTTP; port 443 is not open
+        certs = host.ssh("sudo ls /etc/letsencrypt/live 2>/dev/null || true").stdout
+        assert certs.strip() == ""
+        rules = host.ssh("sudo nft list ruleset").stdout
+        assert f"ip saddr {fleet.balancer.lab_address} tcp dport 80 accept" in rules
+        assert "tcp dport 22 accept" in rules and "443" not in rules
+    # nginx believes the balancer's X-Forwarded-For, not a client's: a forged one is ignored
+    forged = [subprocess.run(
+        ["curl", "-sS", "-A", f"realip-check-{i}", "-H", "X-Forwarded-For: 203.0.113.9",
+         "--cacert", fleet.load_kwargs()["cafile"],
+         "--resolve", f"{fleet.balancer.domain}:443:{fleet.balancer.address}", fleet.health_url],
+        capture_output=True, check=False) for i in range(3)]
+    assert all(f.returncode == 0 for f in forged)
+    logs = "".join(h.ssh("sudo tail -n 200 /var/log/nginx/access.log").stdout
+                   for h in fleet.hosts)
+    seen = [ln for ln in logs.splitlines() if "realip-check-" in ln]
+    assert len(seen) == 3 and all(ln.startswith("127.0.0.1 - -") for ln in seen), seen
+    # port 80 of a host is closed to anyone but the balancer (here: the lab gateway's forwarder)
+    direct = subprocess.run(
+        ["curl", "-sS", "--max-time", "3", "-o", "/dev/null", "-w", "%{http_code}",
+         f"http://{fleet.hosts[0].address}/health"], capture_output=True, text=True, check=False)
+    assert direct.stdout in ("", "000"), direct.stdout
+
+
+def test_rolling_deploy_under_load_through_the_balancer_drops_nothing(fleet: Fleet) -> None:
+    with fleet.background_load() as load:
+        proc = fleet.deploy(make_version(fleet.tmp, "2.0.0"), "--batch", "1", "-m", "v2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = load.result
+    print("load during the fleet deploy of v2:", result.summary())
+    assert result.sent >= 5000 and result.failed == 0, result.summary()
+    assert set(result.versions) <= {"1.0.0", "2.0.0"}, result.summary()
+    assert fleet.versions() == {h.name: "2.0.0" for h in fleet.hosts}
+    after = fleet.sample()
+    assert after.failed == 0 and set(after.versions) == {"2.0.0"}, after.summary()
+    # batches: the canary alone first; migrations ran once, on the canary only
+    assert proc.stdout.index("batch 1/3: " + fleet.hosts[0].name) < proc.stdout.index("batch 2/3")
+    migrated = [h.name for h in fleet.hosts
+                if h.ssh(f"test -e /srv/app/releases/{fleet.current(h)['id']}/.migrated",
+                         check=False).returncode == 0]
+    assert migrated == [fleet.hosts[0].name]
+    status = fleet.cli("status", "f")
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "all hosts on one release" in status.stdout
+    assert all(h.name in status.stdout for h in fleet.hosts)
+    # the fleet lock was released on every host
+    for host in fleet.hosts:
+        assert host.ssh("sudo test -e /srv/app/state/fleet.lock", check=False).returncode == 1
+
+
+def test_a_broken_v3_stops_after_the_canary_and_the_fleet_keeps_v2(fleet: Fleet) -> None:
+    with fleet.background_load() as load:
+        proc = fleet.deploy(make_version(fleet.tmp, "3.0.0", "health"))
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    result = load.result
+    print("load during the broken v3:", result.summary())
+    assert result.failed == 0 and set(result.versions) == {"2.0.0"}, result.summary()
+    assert "batch 2/3" not in proc.stdout  # stopped after the first batch
+    assert fleet.versions() == {h.name: "2.0.0" for h in fleet.hosts}
+    canary, *others = fleet.hosts
+    assert [r["status"] for r in fleet.ledger(canary).values() if r["version"] == "3.0.0"] == [
+        "bad"]
+    for host in others:  # never reached
+        assert not [r for r in fleet.ledger(host).values() if r["version"] == "3.0.0"]
+
+
+def test_a_failure_in_a_later_batch_rolls_the_switched_hosts_back(fleet: Fleet) -> None:
+    victim = fleet.hosts[1].name  # fails its health check; the canary and the others do not
+    source = make_version(fleet.tmp, "3.1.0")
+    health = source / "app" / "routes" / "health.py"
+    ok = 'return Health(status="ok", version=settings.app_version)'
+    text = health.read_text()
+    assert ok in text
+    health.write_text("import socket\n" + text.replace(ok, (
+        f'if socket.gethostname() == "{victim}":\n        raise RuntimeError("broken here")\n'
+        f"    {ok}")))
+    with fleet.background_load() as load:
+        proc = fleet.deploy(source, "--batch", "2")
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    result = load.result
+    print("load during the v3.1 roll and its revert:", result.summary())
+    assert result.failed == 0, result.summary()
+    assert fleet.versions() == {h.name: "2.0.0" for h in fleet.hosts}  # one release again
+    assert f"failed on {victim}" in proc.stderr + proc.stdout
+    for host in fleet.hosts:  # it reached every host (batch 2 ran both); bad everywhere
+        statuses = [r["status"] for r in fleet.ledger(host).values() if r["version"] == "3.1.0"]
+        assert statuses == ["bad"], (host.name, statuses)
+    after = fleet.sample()
+    assert after.failed == 0 and set(after.versions) == {"2.0.0"}, after.summary()
+
+
+def test_a_down_host_stops_the_roll_before_touching_the_others(fleet: Fleet, lab) -> None:
+    down = fleet.hosts[2]
+    lab.release(down)  # drained out of the balancer, then stopped
+    before = {h.name: fleet.ledger(h) for h in fleet.hosts[:2]}
+    proc = fleet.deploy(make_version(fleet.tmp, "4.0.0"))
+    assert proc.returncode == 5, proc.stdout + proc.stderr
+    assert f"host down, nothing touched: {down.name}" in proc.stderr
+    assert {h.name: fleet.ledger(h) for h in fleet.hosts[:2]} == before
+    skipped = fleet.deploy(make_version(fleet.tmp, "4.0.0"), "--skip-down")
+    assert skipped.returncode == 0, skipped.stdout + skipped.stderr
+    assert {h.name: fleet.current(h)["version"] for h in fleet.hosts[:2]} == {
+        h.name: "4.0.0" for h in fleet.hosts[:2]}
+    assert f"{down.name}" in skipped.stdout and "skipped" in skipped.stdout
