@@ -50,10 +50,10 @@ def test_ssh_cut_mid_run_then_rerun_converges(provisioned_host, tmp_path: Path) 
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 120
-        # cut while the release is being installed (pip running inside its venv)
-        while host.ssh("pgrep -f 'venv/bin/pip install'", check=False).returncode != 0:
+        # cut while the release is being installed (uv building its venv)
+        while host.ssh("pgrep -f '/uv pip install'", check=False).returncode != 0:
             assert run.poll() is None, run.communicate()
-            assert time.monotonic() < deadline, "pip never started"
+            assert time.monotonic() < deadline, "uv never started"
             time.sleep(0.1)
         host.ssh(CUT_SSH)
         out, err = run.communicate(timeout=120)
