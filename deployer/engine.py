@@ -51,6 +51,7 @@ class Result:
     detail: str = ""
     undo: str = ""
     parts: list[Result] = field(default_factory=list)
+    tail: str = ""  # a failed unit's log tail (remote stderr or journal)
 
     @property
     def diffs(self) -> list[str]:
@@ -67,6 +68,8 @@ class Result:
         }
         if self.undo:
             data["undo"] = self.undo
+        if self.tail:
+            data["tail"] = self.tail
         if self.parts:
             data["parts"] = [p.to_dict() for p in self.parts]
         return data
@@ -163,7 +166,8 @@ def run(units: Sequence[Unit], *, report: Callable[[Result], None] | None = None
         except Exception as exc:  # every failure becomes a named UnitError
             err = as_unit_error(exc)
             err.unit = err.unit or unit.name
-            res = Result(unit.name, "failed", 0.0, detail=err.message, parts=err.parts)
+            res = Result(unit.name, "failed", 0.0, detail=err.message, parts=err.parts,
+                         tail=err.tail)
         res.seconds = time.monotonic() - start
         ran.append((unit, res))
         if err is not None and outcome.error is None:

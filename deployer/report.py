@@ -82,6 +82,14 @@ def print_result(
             out.print(escape(diff.rstrip()), style="dim", highlight=False, soft_wrap=True)
 
 
+def failure_tail(results: list[Result]) -> str:
+    """The log tail of the first failed unit, from the innermost part that has one."""
+    for result in results:
+        if result.status == "failed":
+            return failure_tail(result.parts) or result.tail
+    return ""
+
+
 def print_summary(
     out: Console, results: list[Result], seconds: float, startup: float | None = None
 ) -> None:

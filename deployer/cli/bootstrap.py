@@ -62,6 +62,10 @@ def execute(t, *, dry_run: bool, trust_new_host: bool, as_json: bool, show_diffs
         )  # fmt: skip
     elif results:
         report.print_summary(console, results, seconds, startup)
+        if tail := report.failure_tail(results):
+            from rich.markup import escape
+
+            console.print(escape(tail), style="red", highlight=False)
     return code, results, ctx
 
 

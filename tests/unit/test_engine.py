@@ -122,6 +122,8 @@ def test_remote_stderr_becomes_the_tail_and_the_cause_is_kept() -> None:
     assert outcome.error.message == "health check failed (exit 1)"
     assert outcome.error.tail.endswith("No module named 'nope'")
     assert isinstance(outcome.error.__cause__, CommandFailed)
+    (res,) = outcome.results  # the failed result carries the tail to the reports
+    assert res.to_dict()["tail"].endswith("No module named 'nope'")
 
 
 def test_status_comes_from_typed_changes() -> None:
@@ -150,3 +152,18 @@ def test_a_unit_that_runs_units_reports_them_as_parts_even_when_it_fails() -> No
     (res,) = run([Unit("app release", outer, gated=False)]).results
     assert res.status == "failed" and [p.name for p in res.parts] == ["install", "health"]
     assert "division by zero" in res.detail
+
+
+def test_the_failure_tail_comes_from_the_innermost_failed_part() -> None:
+    from deployer.report import failure_tail
+
+    inner = run([Unit("install", lambda: "ok"), Unit("venv", lambda: (_ for _ in ()).throw(
+        UnitError("install failed (exit 1)", tail="error: No solution found")))])
+
+    def outer() -> None:
+        inner.error.parts = inner.results
+        raise inner.error
+
+    results = run([Unit("facts", lambda: "ok"), Unit("app release", outer, gated=False)]).results
+    assert failure_tail(results) == "error: No solution found"
+    assert failure_tail(results[:1]) == ""
