@@ -86,6 +86,13 @@ def venv_script(rel: PurePosixPath, deps: Dependencies) -> str:
     return f"{create} && {UV} pip install -q --python {q(str(python))} -r {q(str(req))}"
 
 
+def install_lock(layout: Layout) -> str:
+    """Shell line serialising the installs of one app on a host: an install whose SSH session
+    was cut may still be running (its uv outlives the shell), and a new install must not remove
+    or share its half-built directory until it has finished (the lock is inherited by uv)."""
+    return f"exec 9>>{shlex.quote(str(layout.state))}/install.lock; flock 9"
+
+
 def install_script(
     layout: Layout,
     release_id: str,
@@ -99,6 +106,7 @@ def install_script(
     return "\n".join(
         [
             "set -eu",
+            install_lock(layout),
             # Remove leftovers of interrupted installs (never a complete or serving release).
             f'for d in {q(str(layout.releases))}/*/; do [ -d "$d" ] || continue; '
             f'[ -f "$d.installed" ] || rm -rf "$d"; done',
@@ -143,6 +151,7 @@ def copy_script(
     return "\n".join(
         [
             "set -eu",
+            install_lock(layout),
             f"mkdir -p {q(str(rel))}",
             f"find {q(str(old))} -mindepth 1 -maxdepth 1 {skip} "
             f"-exec cp -a -t {q(str(rel))} {{}} +",

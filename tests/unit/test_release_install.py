@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 
 from deployer.layout import Layout
 from deployer.project import Dependencies
-from deployer.release.install import install_script, uv_env, venv_script
+from deployer.release.install import copy_script, install_script, uv_env, venv_script
 from deployer.release.uv import UV
 
 REL = PurePosixPath("/srv/svc/releases/20261202T000000-0123456789abcdef")
@@ -50,6 +50,17 @@ def test_uv_uses_the_hosts_cache_python_trust_store_and_pip_proxy() -> None:
         Layout("svc"), REL.name, "0" * 64, Dependencies("requirements", ("r.txt",)), "PORT=1\n"
     )
     assert script.index(env) < script.index(f"{UV} venv")
+
+
+def test_installs_of_one_app_wait_for_each_other_before_touching_releases() -> None:
+    deps = Dependencies("requirements", ("r.txt",))
+    lock = "exec 9>>/srv/svc/state/install.lock; flock 9"
+    install = install_script(Layout("svc"), REL.name, "0" * 64, deps, "PORT=1\n")
+    copy = copy_script(Layout("svc"), "20261201T000000-0123456789abcdef", REL.name, deps, "")
+    for script in (install, copy):  # a cut install's uv may still write its directory
+        lines = script.splitlines()
+        assert lines[1] == lock, lines[:3]
+        assert not any("rm -rf" in line or "mkdir" in line for line in lines[:2])
 
 
 def test_stop_waits_for_the_graceful_exit_unless_told_not_to() -> None:
