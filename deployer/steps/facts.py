@@ -125,6 +125,7 @@ def host_probes(
         ),
         ("nginx", "systemctl is-active nginx"),
         ("cert", f"test -f /etc/letsencrypt/live/{q(domain)}/fullchain.pem && echo yes"),
+        ("tls_file", f"test -f /etc/nginx/deployer/tls/{q(domain)}.pem && echo yes"),
         ("cert_server", f"sed -n 's/^server = //p' /etc/letsencrypt/renewal/{q(domain)}.conf"),
         (
             "firewall",

@@ -163,6 +163,7 @@ def wanted_dirs(app: str) -> list[tuple[str, str, str, str]]:
         (str(lay.data), "750", app, app),
         (str(lay.state), "750", "root", "root"),
         ("/etc/nginx/deployer", "755", "root", "root"),
+        ("/etc/nginx/deployer/tls", "750", "root", "www-data"),
         ("/etc/deployer", "755", "root", "root"),
         ("/var/www/deployer-acme", "755", "root", "root"),
         ("/var/cache/deployer/uv", "700", "root", "root"),

@@ -17,13 +17,25 @@ WEBROOT = "/var/www/deployer-acme"
 TLS_INCLUDE = "/etc/nginx/deployer/tls.conf"
 HEADERS_INCLUDE = "/etc/nginx/deployer/security-headers.conf"
 ACME_CA = "/etc/deployer/acme-ca.pem"
+# Installs a renewed certificate for nginx (no reload: the name is older than that).
 HOOK = "/etc/letsencrypt/renewal-hooks/deploy/deployer-reload-nginx"
+TLS_DIR = "/etc/nginx/deployer/tls"  # <domain>.pem: chain and key, read at each handshake
 CERTBOT_DROPIN = "/etc/systemd/system/certbot.service.d/deployer-acme-ca.conf"
 NFT_CONF = "/etc/nftables.conf"
 
 
 def site_paths(app: str) -> tuple[str, str]:
     return f"/etc/nginx/sites-available/{app}.conf", f"/etc/nginx/sites-enabled/{app}.conf"
+
+
+def tls_file(domain: str) -> str:
+    return f"{TLS_DIR}/{domain}.pem"
+
+
+def install_cert_script(domain: str) -> str:
+    """Install the certificate certbot holds for *domain* where nginx reads it (the hook)."""
+    lineage = shlex.quote(f"/etc/letsencrypt/live/{domain}")
+    return f"RENEWED_LINEAGE={lineage} {shlex.quote(HOOK)}"
 
 
 def nginx_files(target: Target, *, tls: bool) -> list[FileSpec]:
@@ -39,6 +51,7 @@ def nginx_files(target: Target, *, tls: bool) -> list[FileSpec]:
         webroot=WEBROOT,
         tls=tls,
         tls_include=TLS_INCLUDE,
+        tls_file=tls_file(target.domain),
         headers_include=HEADERS_INCLUDE,
         max_body_size=target.app.max_body_size,
         maintenance_include=maintenance.include_path(app),
@@ -140,7 +153,7 @@ def certbot_argv(target: Target, *, force: bool) -> list[str]:
 
 
 def certbot_files(target: Target) -> list[FileSpec]:
-    files = [FileSpec(HOOK, render("certbot-deploy-hook.sh.j2"), "0755")]
+    files = [FileSpec(HOOK, render("certbot-deploy-hook.sh.j2", tls_dir=TLS_DIR), "0755")]
     if target.acme_ca:
         files.append(FileSpec(ACME_CA, target.acme_ca.read_text()))
         files.append(FileSpec(CERTBOT_DROPIN, render("certbot-env.conf.j2", acme_ca=ACME_CA)))
@@ -161,6 +174,18 @@ class IssueCertificate(Change):
         return f"issue certificate for {self.domain}"
 
 
+@dataclass(frozen=True)
+class InstallCertificate(Change):
+    """The certificate certbot holds, installed where nginx reads it at each handshake."""
+
+    kind: ClassVar[str] = "certificate"
+    domain: str
+
+    @property
+    def summary(self) -> str:
+        return f"install certificate for nginx in {TLS_DIR}"
+
+
 def certificate_changes(facts, target: Target) -> list[Change]:
     if target.tls == "lb":
         return []
@@ -169,11 +194,14 @@ def certificate_changes(facts, target: Target) -> list[Change]:
         changes.append(IssueCertificate(target.domain, target.acme_server))
     elif facts.get("cert_server") != target.acme_server:
         changes.append(IssueCertificate(target.domain, target.acme_server, force=True))
+    elif facts.get("tls_file") != "yes" or changes:
+        changes.append(InstallCertificate(target.domain))
     return changes
 
 
 class Certbot(Step):
-    """A certificate from the target's ACME directory, renewals reloading nginx."""
+    """A certificate from the target's ACME directory, installed where nginx reads it at each
+    handshake (renewals too, by certbot's deploy hook: no nginx reload)."""
 
     name = "certificate"
 
@@ -191,9 +219,13 @@ class Certbot(Step):
         if any(isinstance(c, WriteFile) and c.path == CERTBOT_DROPIN for c in changes):
             ctx.remote.run(["systemctl", "daemon-reload"], sudo=True)
         for c in changes:
+            if isinstance(c, InstallCertificate):
+                ctx.remote.sh(install_cert_script(c.domain), what="install certificate")
             if isinstance(c, IssueCertificate):
                 argv = certbot_argv(ctx.target, force=c.force)
                 ctx.remote.run(argv, sudo=True, what="certbot")
+                # certbot runs deploy hooks on renewals only
+                ctx.remote.sh(install_cert_script(c.domain), what="install certificate")
                 site = nginx_files(ctx.target, tls=True)[-1]
                 ctx.remote.write_file(site.path, site.data)
                 switch.reload_nginx(ctx.remote)

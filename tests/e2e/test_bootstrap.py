@@ -316,14 +316,30 @@ def test_json_report_lists_steps(booted: Bootstrapped) -> None:
     assert json.loads(json.dumps(booted.second))["url"].startswith("https://")
 
 
-def test_renewal_serves_new_certificate_without_manual_reload(booted: Bootstrapped) -> None:
-    """Runs last in this module: it replaces the certificate (nothing else)."""
+def test_renewal_under_load_serves_the_new_certificate_without_any_reload(
+    booted: Bootstrapped,
+) -> None:
+    """Runs last in this module: it replaces the certificate (nothing else). The deploy hook
+    installs the new one where nginx reads it at each handshake: nginx is not reloaded (its
+    processes stay), so keep-alive connections are never closed under the load, which sees
+    no failure and needs no retry (a retry would be a failure for a strict client)."""
+    from deployer.release.loadcheck import Background
+
     host, out = booted.host, booted.host.outputs()
     serial = cert_serial(host)
-    host.ssh(
-        "sudo env REQUESTS_CA_BUNDLE=/etc/deployer/acme-ca.pem certbot renew --force-renewal "
-        f"--no-random-sleep-on-renew --non-interactive --server {out['acme_server']}"
-    )
+    nginx = host.ssh("pgrep -x nginx | sort -n").stdout.split()
+    url = f"https://{out['domain']}/health"
+    load = {"requests": 5000, "concurrency": 20, "max_seconds": 900}
+    with Background(url, resolve_to=out["address"], cafile=out["acme_root"], **load) as bg:
+        host.ssh(
+            "sudo env REQUESTS_CA_BUNDLE=/etc/deployer/acme-ca.pem certbot renew "
+            "--force-renewal --no-random-sleep-on-renew --non-interactive "
+            f"--server {out['acme_server']}"
+        )
+    print("load during renewal:", bg.result.summary())
+    assert bg.result.sent >= 5000 and not bg.result.timed_out, bg.result.summary()
+    assert bg.result.failed == 0 and bg.result.retried == 0, bg.result.summary()
+    assert host.ssh("pgrep -x nginx | sort -n").stdout.split() == nginx  # no reload
     assert wait_until(lambda: cert_serial(host) != serial, timeout=30)
 
 

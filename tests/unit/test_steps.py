@@ -106,6 +106,7 @@ def converged(t, **override: str) -> dict[str, str]:
         "unit_enabled": UNIT,
         "nginx": "active",
         "cert": "yes",
+        "tls_file": "yes",
         "cert_server": "https://acme.test/dir",
         "firewall": "usable\nloaded\nenabled",
         "virt": "none",

@@ -82,7 +82,10 @@ def test_site_before_and_after_the_certificate() -> None:
         "/etc/nginx/sites-available/app.conf"
     ]
     assert "listen 443 ssl" in site
-    assert "ssl_certificate /etc/letsencrypt/live/api.example.com/fullchain.pem;" in site
+    # read at each handshake from one fixed file: a renewal needs no reload
+    assert "default /etc/nginx/deployer/tls/api.example.com.pem;" in site
+    assert "ssl_certificate $deployer_tls_app;" in site
+    assert "ssl_certificate_key $deployer_tls_app;" in site
     assert "include /etc/nginx/deployer/tls.conf;" in site
     assert "include /etc/nginx/deployer/security-headers.conf;" in site
     assert "include /etc/nginx/deployer/app-upstream.conf;" in site
@@ -134,5 +137,30 @@ def test_firewall_allows_only_ssh_http_https() -> None:
 def test_certbot_files_and_hook() -> None:
     files = {f.path: f for f in web.certbot_files(target())}
     hook = files[web.HOOK]
-    assert hook.mode == "0755" and "systemctl reload nginx" in hook.content
+    assert hook.mode == "0755" and "reload" not in hook.content.split("\nset -e")[1]
     assert web.ACME_CA not in files  # no custom CA for public ACME servers
+
+
+def test_hook_installs_chain_and_key_as_one_file_for_nginx(tmp_path: Path) -> None:
+    import grp
+    import os
+    import subprocess
+
+    from deployer.render import render
+
+    live = tmp_path / "live" / "api.example.com"
+    live.mkdir(parents=True)
+    (live / "fullchain.pem").write_text("CHAIN\n")
+    (live / "privkey.pem").write_text("KEY\n")
+    tls = tmp_path / "tls"
+    tls.mkdir()
+    hook = tmp_path / "hook"
+    hook.write_text(render("certbot-deploy-hook.sh.j2", tls_dir=str(tls)))
+    env = {**os.environ, "RENEWED_LINEAGE": str(live)}
+    for _ in range(2):  # a renewal replaces the file in place
+        subprocess.run(["sh", str(hook)], env=env, check=True)
+    out = tls / "api.example.com.pem"
+    assert out.read_text() == "CHAIN\nKEY\n"
+    assert out.stat().st_mode & 0o777 == 0o640
+    assert grp.getgrgid(out.stat().st_gid).gr_name == "www-data"
+    assert [p.name for p in tls.iterdir()] == ["api.example.com.pem"]
