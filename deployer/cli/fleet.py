@@ -70,7 +70,7 @@ def bootstrap(fleet: list, *, parallel: int, dry_run: bool, trust_new_host: bool
     import time
 
     from deployer.fleet.converge import converge, total
-    from deployer.steps.health import wait_for_health
+    from deployer.http import wait_for_health
 
     t = fleet[0].target
     artifact = build_artifact(t)
@@ -128,7 +128,7 @@ def _drift(states: dict):  # -> Drift
 
 def status(fleet: list) -> Code:
     """Every host's release, its fleet lock and deploy lock, the drift verdict and the URL."""
-    from deployer.steps.health import get
+    from deployer.http import get
 
     states, holders, down = _states(fleet)
     t = fleet[0].target
