@@ -97,7 +97,7 @@ def _states(fleet: list) -> tuple[dict, dict, dict]:
     from concurrent.futures import ThreadPoolExecutor
 
     from deployer.fleet.roll import read_fleet_holder
-    from deployer.release.layout import Layout
+    from deployer.layout import Layout
     from deployer.release.state import read_state
     from deployer.remote import Remote, RemoteError
 

@@ -18,8 +18,8 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from deployer.fleet import plan
+from deployer.layout import Layout
 from deployer.release import lock
-from deployer.release.layout import Layout
 from deployer.release.lifecycle import Run
 from deployer.release.state import acquire_lock, read_state, write_ledger
 from deployer.remote import Remote, RemoteError
