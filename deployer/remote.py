@@ -111,6 +111,14 @@ def nodelay_socket(host: str, port: int, timeout: float) -> socket.socket:
     return sock
 
 
+class _Dropped(Exception):
+    """The server closed a new connection during the handshake (worth another attempt)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class Remote:
     """One SSH connection to a target host."""
 
@@ -131,7 +139,22 @@ class Remote:
         self.user = ""
 
     # -- connecting ----------------------------------------------------------------------------
+    #: Attempts at opening the connection: a server that drops or stalls a new connection in
+    #: the handshake (sshd busy, a forwarder not ready) gets another; nothing has run on it yet.
+    #: A refused connection or an unknown name fails at once.
+    CONNECT_ATTEMPTS = 3
+
     def connect(self) -> Remote:
+        for attempt in range(1, self.CONNECT_ATTEMPTS + 1):
+            try:
+                return self._connect_once()
+            except _Dropped as dropped:
+                if attempt == self.CONNECT_ATTEMPTS:
+                    raise RemoteError(dropped.message) from None
+                time.sleep(0.5 * attempt)
+        raise AssertionError("unreachable")
+
+    def _connect_once(self) -> Remote:
         t = self.target
         kwargs: dict = {"banner_timeout": self.connect_timeout, "auth_timeout": 30}
         if t.ssh_key:
@@ -161,7 +184,10 @@ class Remote:
                 f"SSH authentication failed for {conn.user}@{conn.host}: {exc}"
             ) from None
         except (OSError, paramiko.SSHException, EOFError) as exc:
-            raise RemoteError(f"cannot connect to {endpoint(conn)}: {exc}") from None
+            message = f"cannot connect to {endpoint(conn)}: {exc}"
+            if isinstance(exc, (ConnectionRefusedError, socket.gaierror)):
+                raise RemoteError(message) from None  # no server there: final
+            raise _Dropped(message) from None  # paramiko reports a banner timeout this way too
         conn.transport.set_keepalive(15)
         self.conn = conn
         self.user = conn.user

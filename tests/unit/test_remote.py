@@ -104,9 +104,10 @@ def test_connections_have_nagle_off(monkeypatch: pytest.MonkeyPatch) -> None:
             module, "nodelay_socket", lambda *a: opened.append(real(*a)) or opened[-1]
         )
         t = build_target({"host": "127.0.0.1", "ssh_port": port, "domain": "api.example.com"})
+        monkeypatch.setattr(module.time, "sleep", lambda _s: None)
         with pytest.raises(module.RemoteError):  # no sshd there: the banner never comes
             Remote(t, connect_timeout=1).connect()
-        assert len(opened) == 1  # connect() went through nodelay_socket
+        assert len(opened) == Remote.CONNECT_ATTEMPTS  # every attempt used nodelay_socket
 
 
 def _closed_port() -> int:
@@ -147,3 +148,56 @@ def test_without_any_ssh_config_the_port_is_22(
 
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.ssh/config
     assert endpoint(Connection("203.0.113.10")) == "203.0.113.10:22"
+
+
+def _dropping_server(accepted: list[int]):
+    """A loopback TCP server that closes every connection at once, counting them."""
+    import socket
+    import threading
+
+    srv = socket.create_server(("127.0.0.1", 0))
+    srv.settimeout(10)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = srv.accept()
+                accepted.append(1)
+                conn.close()
+
+    import contextlib
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv
+
+
+def test_a_connection_dropped_in_the_handshake_is_tried_again_then_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deployer.remote import RemoteError
+
+    monkeypatch.setattr("deployer.remote.time.sleep", lambda _s: None)
+    accepted: list[int] = []
+    srv = _dropping_server(accepted)
+    try:
+        port = srv.getsockname()[1]
+        t = build_target({"host": "127.0.0.1", "ssh_port": port, "domain": "api.example.com"})
+        with pytest.raises(RemoteError, match=f"cannot connect to 127.0.0.1:{port}: "):
+            Remote(t, known_hosts=tmp_path / "known_hosts", connect_timeout=2).connect()
+    finally:
+        srv.close()
+    assert len(accepted) == Remote.CONNECT_ATTEMPTS > 1
+
+
+def test_a_refused_connection_is_not_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deployer.remote import RemoteError
+
+    slept: list[float] = []
+    monkeypatch.setattr("deployer.remote.time.sleep", slept.append)
+    port = _closed_port()
+    t = build_target({"host": "127.0.0.1", "ssh_port": port, "domain": "api.example.com"})
+    with pytest.raises(RemoteError, match="cannot connect"):
+        Remote(t, known_hosts=tmp_path / "known_hosts", connect_timeout=2).connect()
+    assert slept == []
