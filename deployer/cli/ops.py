@@ -31,6 +31,25 @@ def _audit(remote, layout, action: str, result: str, release: str = "", detail: 
 
 
 # -- exec ----------------------------------------------------------------------------------------
+def _exec_target(stage: str, config_file: Path | None, host: str | None):  # -> Target
+    """The Target of the host `exec` runs on: --host (a name or address) of a stage of several
+    hosts, refused without it (before any connection); the stage's own host otherwise."""
+    from deployer.cli.fleet import fleet_of
+    from deployer.ops.exec import pick_host
+
+    members = fleet_of(stage, config_file)
+    if members:
+        hosts = {m.name: m.target.host for m in members}
+        targets = {m.name: m.target for m in members}
+    else:
+        t = _target(stage, config_file)
+        hosts, targets = {t.host: t.host}, {t.host: t}
+    try:
+        return targets[pick_host(hosts, host)]
+    except ValueError as exc:
+        raise fail(Code.INPUT, f"invalid input: {exc}") from None
+
+
 def exec_command(
     stage: str = STAGE_ARG,
     command: list[str] = typer.Argument(..., help="The command, after `--`."),
@@ -41,14 +60,10 @@ def exec_command(
     """Run COMMAND on STAGE as the app user in the current release, with its environment;
     audited on the host; exits with the command's exit code."""
     from deployer.layout import Layout
-    from deployer.ops.exec import as_app_argv, describe, pick_host
+    from deployer.ops.exec import as_app_argv, describe
     from deployer.release.state import read_state
 
-    t = _target(stage, config_file)
-    try:
-        pick_host([t.host], host)
-    except ValueError as exc:
-        raise fail(Code.INPUT, f"invalid input: {exc}") from None
+    t = _exec_target(stage, config_file, host)
     layout = Layout(t.app.name)
     what = describe(command)
     with _connect(t) as remote:
@@ -91,31 +106,31 @@ def env_list(stage: str = STAGE_ARG, config_file: Path = CONFIG_OPT) -> None:
         typer.echo(f"{key}={shown}")
 
 
-def _apply_env(stage: str, config_file: Path | None, change_for, message: str) -> int:
-    """Read the host's .env, compute the change, and apply it as a health-gated release (a copy
-    of the current one, started with the new file)."""
+def env_change_for(app: str, change_for):  # -> Callable[[str], tuple[str, str] | None]
+    """The lifecycle's ``env_for``: the current .env's text -> (new text, note), None when
+    *change_for* (values -> ``EnvChange``) changes nothing; called under the deploy lock."""
     from deployer import envfile
-    from deployer.layout import Layout
-    from deployer.ops.env import EnvError
 
+    def compute(current: str) -> tuple[str, str] | None:
+        change = change_for(envfile.parse(current))
+        if not change.changed:
+            return None
+        return envfile.render(app, change.after), f"env: {change.summary()}"
+
+    return compute
+
+
+def _apply_env(stage: str, config_file: Path | None, change_for, message: str) -> int:
+    """Apply an environment change as a health-gated release (a copy of the current one,
+    started with the new file): the host's .env is read and the change computed under the
+    deploy lock, so a concurrent change is never lost."""
     t = _target(stage, config_file)
-    layout = Layout(t.app.name)
-    with _connect(t) as remote:
-        before = _read_env(remote, layout)
-        try:
-            change = change_for(before)
-        except EnvError as exc:
-            raise fail(Code.INPUT, f"invalid input: {exc}") from None
-    if not change.changed:
-        typer.echo(f"{stage}: environment unchanged: no-op")
-        return 0
-    note = message or f"env: {change.summary()}"
     return run_release(
         t,
         action="deploy",
-        message=note,
+        message=message,
         audit_as="env",
-        env_text=envfile.render(t.app.name, change.after),
+        env_for=env_change_for(t.app.name, change_for),
     )
 
 

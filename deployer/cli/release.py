@@ -34,6 +34,7 @@ def run_release(
     audit_as: str = "",
     as_json: bool = False,
     env_text: str = "",
+    env_for=None,
 ) -> Code:
     """Run a deploy or rollback on target ``t`` with live phase output (or a JSON report at the
     end); return the exit code."""
@@ -41,6 +42,7 @@ def run_release(
 
     from deployer import report
     from deployer.ops import notify
+    from deployer.ops.env import EnvError
     from deployer.release.lifecycle import Run
     from deployer.release.lock import LockHeld, now_iso
     from deployer.release.phases import GATED
@@ -48,7 +50,7 @@ def run_release(
     hook = notify.webhook(t.notify)  # a named secret that is missing fails before any change
     console = report.console(stderr=as_json)
     what = f"artifact {artifact.sha256[:12]} ({artifact.version})" if artifact else "rollback"
-    what = "a new environment" if env_text else what
+    what = "a new environment" if env_text or env_for else what
     if not as_json:
         console.print(f"[bold]{action}[/] {t.app.name} -> {t.stage} ({t.url})  {what}")
     with _connect(t) as remote:
@@ -62,6 +64,7 @@ def run_release(
             keep=keep,
             audit_as=audit_as,
             env_text=env_text,
+            env_for=env_for,
             report=None if as_json else lambda r: report.print_result(console, r),
         )
         outcome = run.execute()
@@ -78,6 +81,8 @@ def run_release(
         code, lines = Code.OK, [outcome.stopped or f"{run.release_id} is live"]
     elif isinstance(err.__cause__, LockHeld):
         code, lines = Code.REFUSED, [f"refused: {err.message}"]
+    elif isinstance(err.__cause__, EnvError):  # an env change the host's .env does not allow
+        code, lines = Code.INPUT, [f"invalid input: {err.message}"]
     else:
         code, lines = Code.FAILED, [f"{action} failed in phase {err.unit}: {err.message}"]
         if err.unit in GATED and err.unit != "lock":

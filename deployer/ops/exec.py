@@ -8,7 +8,7 @@ in the files systemd reads; nothing secret is on a command line.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 
 from deployer.layout import Layout
@@ -58,15 +58,24 @@ def as_app_shell_argv(layout: Layout, release: PurePosixPath, command: str) -> l
     return as_app_argv(layout, release, ["/bin/sh", "-c", command])
 
 
-def pick_host(hosts: Sequence[str], wanted: str | None) -> str:
-    """The host to run on: *wanted* if the stage has it, the only host otherwise."""
+def pick_host(hosts: Mapping[str, str], wanted: str | None) -> str:
+    """The name of the host to run on, from the stage's *hosts* (name -> address, one entry
+    for a one-host stage): *wanted* (a name, or the address of exactly one host), or the only
+    host; a stage of several hosts without *wanted* is refused, listing them."""
+    names = list(hosts)
+    listed = ", ".join(names)
     if wanted is None:
-        if len(hosts) != 1:
-            raise ValueError(f"the stage has {len(hosts)} hosts: pick one with --host")
-        return hosts[0]
-    if wanted not in hosts:
-        raise ValueError(f"host {wanted!r} is not one of the stage's hosts ({', '.join(hosts)})")
-    return wanted
+        if len(names) != 1:
+            raise ValueError(f"the stage has {len(names)} hosts ({listed}): pick one with --host")
+        return names[0]
+    if wanted in hosts:
+        return wanted
+    by_address = [n for n, address in hosts.items() if address == wanted]
+    if len(by_address) == 1:
+        return by_address[0]
+    if by_address:
+        raise ValueError(f"{wanted} is the address of {', '.join(by_address)}: name one")
+    raise ValueError(f"host {wanted!r} is not one of the stage's hosts ({listed})")
 
 
 def describe(argv: Sequence[str], limit: int = 200) -> str:

@@ -28,12 +28,17 @@ def instance(app: str, role: str, release_id: str) -> str:
     return f"{app}-{role}@{check_release_id(release_id)}.service"
 
 
+def header(app: str, role: str) -> str:
+    """The first line of a role's unit file (how ``ops.retire`` knows the file is ours)."""
+    return f"# Managed by deployer: the {role} process of {app}, one instance per release."
+
+
 def role_unit(web_unit: str, app: str, role: str, command: str) -> str:
     """The web unit's text with the role's description and command (run through env, so the
     release's venv, first on its PATH, provides it); no reload (gunicorn's HUP) and no port."""
     check_role(role, command)
     releases = str(Layout(app).releases)
-    out = [f"# Managed by deployer: the {role} process of {app}, one instance per release."]
+    out = [header(app, role)]
     for line in web_unit.splitlines():
         if line.startswith("#") or line.startswith("ExecReload="):
             continue

@@ -22,12 +22,17 @@ def timer_name(app: str, name: str) -> str:
     return f"{app}-job-{name}.timer"
 
 
+def header_prefix(app: str, name: str) -> str:
+    """How the first line of a job's service file starts (``ops.retire`` knows it by it)."""
+    return f"# Managed by deployer: scheduled job {name} of {app} ("
+
+
 def job_units(web_unit: str, app: str, name: str, job: Mapping[str, str]) -> dict[str, str]:
     """``{unit file name: text}`` for the job's service and timer."""
     check_job(name, job)
     release = f"/srv/{app}/releases/%i"
     current = f"/srv/{app}/current"
-    out = [f"# Managed by deployer: scheduled job {name} of {app} ({job['on']})."]
+    out = [f"{header_prefix(app, name)}{job['on']})."]
     for line in web_unit.replace(release, current).splitlines():
         if line.startswith(("#", "ExecReload=", "Restart", "WantedBy=")) or line == "[Install]":
             continue

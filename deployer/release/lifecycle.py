@@ -160,6 +160,9 @@ class Run:
     # deploy: the new .env, in place from the install phase (undone on failure); without an
     # artifact, the current release's files are copied (an environment change)
     env_text: str = ""
+    # an environment change computed under the lock: the current .env's text -> (new text,
+    # note), or None when nothing changes (a no-op); raises ops.env.EnvError on bad input
+    env_for: Callable[[str], tuple[str, str] | None] | None = None
 
     layout: Layout = field(init=False)
     info: LockInfo = field(init=False)
@@ -181,7 +184,7 @@ class Run:
     def __post_init__(self) -> None:
         self.layout = self.target.layout
         what = self.artifact.sha256[:12] if self.artifact else (self.rollback_to or "previous")
-        what = "environment" if self.env_text and not self.artifact else what
+        what = "environment" if (self.env_text or self.env_for) and not self.artifact else what
         self.info = LockInfo(who=self.who, what=f"{self.action} {what}", message=self.message)
 
     # -- running -------------------------------------------------------------------------------
@@ -237,6 +240,8 @@ class Run:
                 raise UnitError("no current release to restart with the new environment")
             self.copy_from = cur.id
             sha, version, commit = cur.sha256, cur.version, cur.commit
+            if self.env_for is not None:
+                self._compute_env()
         else:
             sha, version, commit = art.sha256, art.version or "", art.commit or ""
             same = already_current(self.state, sha)
@@ -256,6 +261,20 @@ class Run:
             note=self.message,
         )
         return f"held; new release {self.release_id} on port {self.port}"
+
+    def _compute_env(self) -> None:
+        """The new .env from the one on the host, read under the lock (a concurrent change
+        is either done before, and kept, or refused by the lock: never lost)."""
+        from deployer.ops.exec import env_file
+
+        env_path = env_file(self.layout)
+        current = self.remote.run(["cat", "--", env_path], sudo=True, what="read .env").stdout
+        change = self.env_for(current)
+        if change is None:
+            self.noop = True
+            raise Stop("environment unchanged: no-op")
+        self.env_text, note = change
+        self.message = self.message or note
 
     def _plan_rollback(self, cur: ledger.Release | None) -> str:
         target = rollback_target(self.state, self.rollback_to)
@@ -418,7 +437,20 @@ class Run:
             timers = " ".join(timer_name(self.layout.app, n) for n in sorted(jobs))
             self.remote.sh(f"systemctl enable --now --quiet {timers}", what="timers")
             detail += f"; timers {timers}"
+        retired = self._retire_roles()
+        detail += f"; retired {retired}" if retired else ""
         return Done(list(stopped), detail)
+
+    def _retire_roles(self) -> str:
+        """Stop and remove the units of roles and jobs that deployer.toml no longer names."""
+        from deployer.ops import retire
+
+        app, spec = self.layout.app, self.target.app
+        listed = self.remote.sh(retire.found_script(app), what="list role units").stdout
+        gone = retire.stale(app, spec.processes, spec.schedule, retire.parse_found(listed))
+        if gone:
+            self.remote.sh(retire.retire_script(app, gone), what="retire roles and jobs")
+        return gone.summary()
 
     def phase_record(self) -> Done:
         led = self.state.ledger  # read under the lock we still hold

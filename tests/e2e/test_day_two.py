@@ -156,6 +156,24 @@ def test_exec_creates_a_user_through_the_apps_code(stage: Stage) -> None:
     assert audit(stage, 1)[0]["result"] == "failed"
 
 
+def test_exec_on_a_stage_of_several_hosts_runs_on_the_one_named(stage: Stage) -> None:
+    # two names for the same sandbox host: the choice is what is tested, not the fleet
+    port = stage.outputs["ssh_port"]
+    hosts = ", ".join(f'{{ name = "{n}", host = "127.0.0.1", ssh_port = {port} }}'
+                      for n in ("one", "two"))  # fmt: skip
+    text = stage.config.read_text().replace("[stages.s]\n", f"[stages.m]\nhosts = [{hosts}]\n")
+    config = stage.tmp / "two-hosts.toml"
+    config.write_text(text.replace("[stages.s.app]", "[stages.m.app]"))
+    before = len(audit(stage, 1000))
+    refused = cli(stage, "exec", "m", "--", "id", "-un", config=config)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "the stage has 2 hosts (one, two): pick one with --host" in refused.stderr
+    assert len(audit(stage, 1000)) == before  # refused before connecting: nothing audited
+    proc = cli(stage, "exec", "m", "--host", "two", "--", "id", "-un", config=config)
+    assert proc.returncode == 0 and proc.stdout.strip() == "app", proc.stdout + proc.stderr
+    assert audit(stage, 1)[0]["result"] == "ok"
+
+
 def test_exec_interactive_gets_a_terminal(stage: Stage) -> None:
     argv = [sys.executable, "-m", "deployer", "exec", "-i", "s", "--config", str(stage.config),
             "--", "sh", "-c", "tty; exit 3"]  # fmt: skip
@@ -229,6 +247,41 @@ def test_env_set_is_seen_with_no_failed_request_and_a_breaking_value_changes_not
     assert stage.host.ssh("sudo test -e /srv/app/shared/.env.previous", check=False).returncode
     refused = cli(stage, "env", "set", "s", "APP_VERSION=1")
     assert refused.returncode == 2 and "never on the command line" in refused.stderr
+
+
+def test_env_changes_racing_each_other_are_never_lost(stage: Stage) -> None:
+    """`env set RACE_B` runs in this process; at the moment it computes its new .env from the
+    current one, a second `env set RACE_A` runs to its end. Read before the lock, B's file
+    would lack RACE_A with both reporting success; read under the lock, A is refused."""
+    from deployer import envfile
+    from deployer.cli.ops import _apply_env
+    from deployer.ops.env import set_values
+
+    def host_env() -> dict[str, str]:
+        return envfile.parse(stage.host.ssh("sudo cat /srv/app/shared/.env").stdout)
+
+    other: list[subprocess.CompletedProcess] = []
+
+    def racing(before: dict[str, str]):
+        other.append(cli(stage, "env", "set", "s", "RACE_A", env={"RACE_A": "from-a"}))
+        return set_values(before, {"RACE_B": "from-b"})
+
+    code = _apply_env("s", stage.config, racing, "")
+    (a,) = other
+    env = host_env()
+    assert code == 0 and env["RACE_B"] == "from-b"
+    if a.returncode == 0:  # done first: kept
+        assert env.get("RACE_A") == "from-a", "RACE_A was set and then lost"
+    else:  # refused, and told so
+        said = a.stdout + a.stderr
+        assert a.returncode == 5 and "refused: deploy lock held by" in said, said
+        assert "RACE_A" not in env
+    proc = cli(stage, "env", "unset", "s", "RACE_B", *(["RACE_A"] if "RACE_A" in env else []))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not {"RACE_A", "RACE_B"} & set(host_env())
+    again = cli(stage, "env", "unset", "s", "RACE_B")  # checked against the file, under the lock
+    said = again.stdout + again.stderr
+    assert again.returncode == 2 and "invalid input: not set on the host: RACE_B" in said, said
 
 
 def test_hooks_and_one_signed_webhook_per_deploy(stage: Stage) -> None:
@@ -388,3 +441,41 @@ def test_scheduled_job_runs_in_the_current_release_as_the_app(stage: Stage) -> N
     assert re.search(r"users=[0-9]+ items=[0-9]+", log), log  # the app's own code ran
     assert cur in host.ssh("readlink -f /srv/app/current").stdout
 
+
+
+def role_units(stage: Stage) -> str:
+    return stage.host.ssh("systemctl list-units --all --plain --no-legend 'app-worker@*' "
+                          "'app-job-*'; ls /etc/systemd/system/ | grep -E '^app-(worker|job-)' "
+                          "|| true").stdout  # fmt: skip
+
+
+def test_roles_and_jobs_removed_from_the_config_are_stopped_by_deploy_and_rollback(
+    stage: Stage,
+) -> None:
+    both = with_config(
+        stage, "roles", 'processes = { worker = "python -m app.worker" }\n'
+        'schedule = { stats = { cmd = "python -m app.manage stats", on = "daily" } }',
+    )  # fmt: skip
+    host = stage.host
+    proc = cli(stage, "deploy", "s", "--source", str(make_version(stage.tmp, "5.0.0")),
+               config=both)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with_roles = stage.current()["id"]
+    assert worker_facts(stage, with_roles)["ActiveState"] == "active"
+    assert host.ssh("systemctl is-active app-job-stats.timer").stdout.strip() == "active"
+    # deploy without them: the worker is drained and its units gone, the timer too
+    proc = cli(stage, "deploy", "s", "--source", str(make_version(stage.tmp, "6.0.0")))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    without = stage.current()["id"]
+    assert role_units(stage).strip() == "", role_units(stage)
+    log = host.ssh(f"sudo journalctl -u app-worker@{with_roles}.service -o cat --no-pager").stdout
+    assert "worker stopped" in log  # SIGTERM: it finished its work
+    # a rollback (to the release that had them) brings them back; rolling back without them
+    # in the config stops them again
+    proc = cli(stage, "rollback", "s", with_roles, config=both)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert worker_facts(stage, with_roles)["ActiveState"] == "active"
+    proc = cli(stage, "rollback", "s", without)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert role_units(stage).strip() == "", role_units(stage)
+    assert request(stage, "GET", "/health")[0] == 200

@@ -50,17 +50,27 @@ def test_hook_runs_through_sh() -> None:
     assert argv[-3:] == ["/bin/sh", "-c", "alembic current && echo ok"]
 
 
+ONE = {"10.0.0.1": "10.0.0.1"}
+TWO = {"web-1": "10.0.0.1", "web-2": "10.0.0.2"}
+SAME = {"a": "10.0.0.1", "b": "10.0.0.1"}
+
+
 @pytest.mark.parametrize(
     ("hosts", "wanted", "expected"),
     [
-        (["10.0.0.1"], None, "10.0.0.1"),
-        (["10.0.0.1", "10.0.0.2"], "10.0.0.2", "10.0.0.2"),
-        (["10.0.0.1", "10.0.0.2"], None, "pick one with --host"),
-        (["10.0.0.1"], "10.0.0.9", "not one of the stage's hosts"),
+        (ONE, None, "10.0.0.1"),
+        (ONE, "10.0.0.1", "10.0.0.1"),
+        (TWO, "web-2", "web-2"),
+        (TWO, "10.0.0.2", "web-2"),  # the address of exactly one host
+        (TWO, None, r"the stage has 2 hosts \(web-1, web-2\): pick one with --host"),
+        (ONE, "10.0.0.9", "not one of the stage's hosts"),
+        (TWO, "web-3", r"not one of the stage's hosts \(web-1, web-2\)"),
+        (SAME, "10.0.0.1", "10.0.0.1 is the address of a, b: name one"),
+        (SAME, "b", "b"),
     ],
 )
 def test_pick_host(hosts, wanted, expected) -> None:
-    if "." in expected and " " not in expected:
+    if expected in hosts:
         assert ops_exec.pick_host(hosts, wanted) == expected
     else:
         with pytest.raises(ValueError, match=expected):
