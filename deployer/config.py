@@ -33,7 +33,7 @@ DEFAULT_FILE = Path("deployer.toml")
 STAGE_KEYS = {
     "cloud", "host", "ssh_port", "ssh_user", "ssh_key", "ssh_host_key", "domain", "address",
     "acme", "acme_server", "acme_email", "acme_ca", "acme_root", "firewall", "app", "outputs",
-    "stack", "notify", "tls", "lb_source", "hosts",
+    "stack", "notify", "tls", "lb_source", "hosts", "backup",
 }  # fmt: skip
 APP_KEYS = {
     "name", "source", "include", "asgi", "requirements", "version_file", "health_path",

@@ -315,6 +315,66 @@ class Notify(Frozen):
         return v
 
 
+S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+S3_PREFIX = re.compile(r"^(?!/)[A-Za-z0-9._/-]{0,200}$")
+S3_REGION = re.compile(r"^[a-z0-9-]{1,32}$")
+
+
+class S3Backup(Frozen):
+    """An S3-compatible bucket that ``deployer backup`` copies each fetched backup to.
+    Credentials come from the local environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY,
+    AWS_PROFILE, ...), never from deployer.toml."""
+
+    bucket: str
+    prefix: str = ""
+    endpoint_url: str | None = None  # None: AWS S3 itself
+    region: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_credentials(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            named = sorted(k for k in data if re.search(r"key|secret|token|password", str(k)))
+            if named:
+                raise ValueError(
+                    f"{', '.join(named)}: S3 credentials come from the local environment "
+                    "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE), never deployer.toml"
+                )
+        return data
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, v: str) -> str:
+        if not S3_BUCKET.fullmatch(v) or ".." in v:
+            raise ValueError(f"invalid S3 bucket name {v!r}")
+        return v
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if not S3_PREFIX.fullmatch(v) or ".." in v.split("/"):
+            raise ValueError(f"invalid S3 key prefix {v!r} (letters, digits, ._/-)")
+        return v
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, v: str | None) -> str | None:
+        return None if v is None else check_url(v)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str | None) -> str | None:
+        if v is not None and not S3_REGION.fullmatch(v):
+            raise ValueError(f"invalid region {v!r}")
+        return v
+
+
+class Backup(Frozen):
+    """``[stages.X.backup]``: where backups go besides the host and the local directory."""
+
+    s3: S3Backup | None = None
+
+
 class Target(Frozen):
     """Where to deploy (SSH host, domain, ACME) and what (the app)."""
 
@@ -338,6 +398,7 @@ class Target(Frozen):
     lb_source: str | None = None  # the CIDR the load balancer connects from (tls = "lb")
     app: AppSpec = Field(default_factory=AppSpec)
     notify: Notify | None = None
+    backup: Backup = Field(default_factory=Backup)
 
     @field_validator("stage")
     @classmethod

@@ -26,11 +26,12 @@ fi
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 stamp=.venv/.deployer-requirements
-want=$(cat pyproject.toml app/requirements.txt stacks/requirements.txt requirements-dev.txt | sha256sum)
+want=$(cat pyproject.toml app/requirements.txt stacks/requirements.txt requirements-dev.txt \
+  requirements-s3.txt | sha256sum)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing Python packages into .venv"
   log=$(mktemp)
-  if ! { .venv/bin/pip install -q --upgrade pip && .venv/bin/pip install -q -e '.[app,cloud,dev]'; } \
+  if ! { .venv/bin/pip install -q --upgrade pip && .venv/bin/pip install -q -e '.[app,cloud,dev,s3]'; } \
       >"$log" 2>&1; then
     cat "$log"; rm -f "$log"; exit 1
   fi

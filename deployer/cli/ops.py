@@ -231,16 +231,23 @@ def backup(
         None, "--schedule", help="Also back up on the host by a timer: hourly, daily or weekly."
     ),
     keep: int = typer.Option(7, "--keep", help="Backups kept on the host (newest first)."),
+    list_bucket: bool = typer.Option(
+        False, "--list", help="List the backups in the stage's S3 bucket instead (no backup)."
+    ),
     config_file: Path = CONFIG_OPT,
 ) -> None:
     """Back up STAGE's database (SQLite or PostgreSQL, from the app's DATABASE_URL) into a 0600
-    file on the host, and fetch a copy into --out."""
+    file on the host, fetch a copy into --out and, with [stages.STAGE.backup.s3], upload that
+    copy to the bucket (credentials from the local environment)."""
     import base64
     import os
 
     from deployer.layout import Layout
     from deployer.ops import backup as ops_backup
 
+    if list_bucket:
+        _list_bucket(stage, config_file)
+        return
     try:
         plan = ops_backup.BackupPlan(Layout("app"), keep=keep)
         if schedule is not None:
@@ -268,6 +275,29 @@ def backup(
     typer.echo(f"{stage}: backup {host_path} on the host, copy in {local}")
     if schedule is not None:
         typer.echo(f"{stage}: {schedule} backups by {t.app.name}-backup.timer, keeping {keep}")
+    if t.backup.s3 is not None:
+        from deployer.ops import s3
+
+        try:
+            loc = s3.upload(t.backup.s3, local)
+        except s3.S3Error as exc:
+            raise fail(Code.FAILED, f"{exc} (the backup is on the host and in {local})") from None
+        typer.echo(f"{stage}: uploaded to {loc.url}")
+
+
+def _list_bucket(stage: str, config_file: Path | None) -> None:
+    from deployer.ops import s3
+
+    t = _target(stage, config_file)
+    dest = t.backup.s3
+    if dest is None:
+        raise fail(Code.INPUT, f"invalid input: stage {stage} has no [stages.{stage}.backup.s3]")
+    try:
+        rows = s3.listing(dest)
+    except s3.S3Error as exc:
+        raise fail(Code.FAILED, str(exc)) from None
+    for name, size, when in rows:
+        typer.echo(f"{name}  {size:>10}  {when}")
 
 
 def _install_timer(remote, plan, schedule: str) -> None:
@@ -285,30 +315,64 @@ def _install_timer(remote, plan, schedule: str) -> None:
 
 def restore(
     stage: str = STAGE_ARG,
-    file: Path = typer.Argument(..., help="A backup made by `deployer backup` (local file)."),
+    source: str = typer.Argument(
+        ..., help="A backup made by `deployer backup`: a local file, an s3://BUCKET/KEY URL, or "
+        "a file name in the stage's bucket (see `backup --list`).", metavar="FILE",
+    ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     config_file: Path = CONFIG_OPT,
 ) -> None:
     """Replace STAGE's database with FILE; the app is in maintenance meanwhile; audited."""
-    from deployer.layout import Layout
+    import tempfile
+
     from deployer.ops import backup as ops_backup
 
-    if not file.is_file():
+    file, is_s3 = Path(source), source.startswith("s3:")
+    name = source.rsplit("/", 1)[-1]
+    if not is_s3 and not file.is_file() and ("/" in source or not ops_backup.NAME.fullmatch(name)):
         raise fail(Code.INPUT, f"invalid input: {file} not found")
     try:
-        ops_backup.local_name(file.name)
+        ops_backup.local_name(name)
     except ValueError as exc:
         raise fail(Code.INPUT, f"invalid input: {exc}") from None
     t = _target(stage, config_file)
+    loc = None
+    if is_s3 or not file.is_file():  # a URL, or a name to look up in the stage's bucket
+        from deployer.ops import s3
+
+        try:
+            loc = s3.restore_source(source, t.backup.s3)
+        except ValueError as exc:
+            raise fail(Code.INPUT, f"invalid input: {exc}") from None
+        if loc is None:
+            raise fail(Code.INPUT, f"invalid input: {file} not found (and stage {stage} has no "
+                       "S3 bucket to look in)")  # fmt: skip
+    shown = loc.url if loc else file.name
     if not yes and not typer.confirm(
-        f"Replace the database of {stage} ({t.url}) with {file.name}?", default=False
+        f"Replace the database of {stage} ({t.url}) with {shown}?", default=False
     ):
         raise typer.Exit(Code.REFUSED)
+    if loc is None:
+        _restore(t, stage, file, file.name)
+        return
+    with tempfile.TemporaryDirectory(prefix="deployer-restore-") as tmp:
+        try:
+            fetched = s3.download(t.backup.s3, loc, Path(tmp))
+        except s3.S3Error as exc:
+            raise fail(Code.FAILED, str(exc)) from None
+        _restore(t, stage, fetched, loc.url)
+
+
+def _restore(t, stage: str, file: Path, shown: str) -> None:
+    """Load the local backup *file* into the stage's database (maintenance on meanwhile)."""
+    from deployer.layout import Layout
+    from deployer.ops import backup as ops_backup
+
     plan = ops_backup.BackupPlan(Layout(t.app.name))
     stamp = _stamp()
     with _connect(t) as remote:
         was_on = maintenance_state(remote, t) == "on"
-        _audit(remote, plan.layout, "restore", "started", detail=file.name)
+        _audit(remote, plan.layout, "restore", "started", detail=shown)
         if not was_on:
             set_maintenance(remote, t, True, "Restoring data; back in a moment.")
         try:
@@ -321,10 +385,10 @@ def restore(
                 set_maintenance(remote, t, False)
         ok = res.code == 0
         _audit(remote, plan.layout, "restore", "ok" if ok else "failed",
-               detail=file.name if ok else res.stderr.strip()[-300:])  # fmt: skip
+               detail=shown if ok else res.stderr.strip()[-300:])  # fmt: skip
     if not ok:
         raise fail(Code.FAILED, f"restore failed (exit {res.code}):\n{res.stderr.strip()}")
-    typer.echo(f"{stage}: restored {file.name}")
+    typer.echo(f"{stage}: restored {shown}")
 
 
 def register(app: typer.Typer) -> None:

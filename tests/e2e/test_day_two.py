@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 from bootstrap_helpers import REPO, SECRET
 from release_helpers import Stage, bootstrap, make_version, write_config
+from s3_helpers import CREDENTIALS, moto_server, s3_client
 
 pytestmark = pytest.mark.e2e
 
@@ -118,13 +119,14 @@ def with_config(stage: Stage, name: str, app: str = "", table: str = "") -> Path
     return path
 
 
-def cli(stage: Stage, *args: str, config: Path | None = None, stdin: str = "", env=None):
+def cli(stage: Stage, *args: str, config: Path | None = None, stdin: str = "", env=None,
+        cwd: Path = REPO):
     """`deployer ARGS --config FILE` (the option goes before a `--`, which ends the options)."""
     cut = args.index("--") if "--" in args else len(args)
     argv = [*args[:cut], "--config", str(config or stage.config), *args[cut:]]
     return subprocess.run(
         [sys.executable, "-m", "deployer", *argv],
-        input=stdin, capture_output=True, text=True, cwd=REPO, timeout=600, check=False,
+        input=stdin, capture_output=True, text=True, cwd=cwd, timeout=600, check=False,
         env={**os.environ, "SECRET_KEY": SECRET, **(env or {})},
     )  # fmt: skip
 
@@ -395,6 +397,43 @@ def backup_restore_roundtrip(stage: Stage, user: str, ext: str) -> None:
 
 def test_sqlite_backup_delete_restore(stage: Stage) -> None:
     backup_restore_roundtrip(stage, "alice", "sqlite3")
+
+
+def test_backup_to_an_s3_bucket_and_restore_from_it(stage: Stage) -> None:
+    bucket, prefix = "deployer-backups", "app/s/"
+    with moto_server() as endpoint:
+        s3_client(endpoint).create_bucket(Bucket=bucket)
+        config = with_config(stage, "s3", table=(
+            f'\n[stages.s.backup.s3]\nbucket = "{bucket}"\nprefix = "{prefix}"\n'
+            f'endpoint_url = "{endpoint}"\nregion = "us-east-1"\n'))  # fmt: skip
+        out = stage.tmp / "backups-s3"
+        proc = cli(stage, "backup", "s", "--out", str(out), config=config, env=CREDENTIALS)
+        said = proc.stdout + proc.stderr
+        assert proc.returncode == 0, said
+        (local,) = out.glob("app-*.sqlite3")
+        url = f"s3://{bucket}/{prefix}{local.name}"
+        assert f"uploaded to {url}" in said
+        stored = s3_client(endpoint).get_object(Bucket=bucket, Key=prefix + local.name)
+        assert stored["Body"].read() == local.read_bytes()
+        listed = cli(stage, "backup", "s", "--list", config=config, env=CREDENTIALS)
+        assert listed.returncode == 0 and listed.stdout.split()[0] == local.name, listed.stdout
+        # restore from the URL, then by the listed name: the data is back each time
+        for source in (url, local.name):
+            assert exec_(stage, "python", "-c", DELETE_USERS).returncode == 0
+            assert login(stage, "alice") == 401
+            proc = cli(stage, "restore", "s", source, "--yes", config=config, env=CREDENTIALS,
+                       cwd=stage.tmp)  # fmt: skip
+            said += proc.stdout + proc.stderr
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+            assert login(stage, "alice") == 200
+            assert audit(stage, 1)[0]["detail"] == url
+        # without credentials the upload fails, plainly (the backup itself is kept)
+        bare = cli(stage, "backup", "s", "--out", str(out), config=config,
+                   env={"AWS_EC2_METADATA_DISABLED": "true"})  # no metadata service asked
+        assert bare.returncode == 4 and "upload to s3://" in bare.stderr, bare.stderr
+    secret = CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
+    log = stage.host.ssh("sudo cat /srv/app/state/audit.log").stdout
+    assert secret not in said + bare.stdout + bare.stderr + log
 
 
 def test_postgresql_backup_delete_restore(stage: Stage) -> None:

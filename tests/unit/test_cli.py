@@ -24,7 +24,8 @@ def test_help_lists_groups() -> None:
     assert "Usage" in result.output
 
 
-HEAVY = ("pulumi", "fabric", "paramiko", "pydantic", "jinja2", "httpx", "fastapi", "sqlalchemy")
+HEAVY = ("pulumi", "fabric", "paramiko", "pydantic", "jinja2", "httpx", "fastapi", "sqlalchemy",
+         "boto3", "botocore")
 
 
 def test_help_imports_no_heavy_library() -> None:
