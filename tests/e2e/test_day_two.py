@@ -19,16 +19,15 @@ import ssl
 import subprocess
 import sys
 import termios
-import threading
 import urllib.parse
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from bootstrap_helpers import REPO, SECRET
 from release_helpers import Stage, bootstrap, make_version, write_config
 from s3_helpers import CREDENTIALS, moto_server, s3_client
+from webhook_helpers import Receiver
 
 pytestmark = pytest.mark.e2e
 
@@ -74,30 +73,6 @@ def request(stage: Stage, method: str, path: str, form: dict | None = None):
 
 def login(stage: Stage, user: str) -> int:
     return request(stage, "POST", "/token", {"username": user, "password": PASSWORD})[0]
-
-
-class Receiver(ThreadingHTTPServer):
-    """A webhook receiver on 127.0.0.1 that keeps what it gets."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Hook)
-        self.got: list[tuple[dict, bytes]] = []
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/deployer"
-
-
-class _Hook(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        data = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.got.append(({k.lower(): v for k, v in self.headers.items()}, data))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")

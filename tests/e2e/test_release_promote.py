@@ -3,15 +3,21 @@ lock refusal and `deployer unlock` on the destination."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from bootstrap_helpers import deployer
 from release_helpers import Stage, bootstrap, make_version, write_config
+from webhook_helpers import Receiver
 
 pytestmark = pytest.mark.e2e
+
+WEBHOOK_KEY = "promote-webhook-signing-key"
 
 
 @dataclass
@@ -38,10 +44,25 @@ def test_promote_runs_the_same_artifact_on_prod(stages: Stages) -> None:
     proc = staging.deploy(make_version(staging.tmp, "2.0.0"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert prod.current()["version"] == "1.0.0"
-    proc = prod.cli("promote", "staging", "prod")
+    receiver = Receiver()  # prod's webhook: one signed promote event
+    config = prod.tmp / "notify.toml"
+    config.write_text(prod.config.read_text() + f'\n[stages.prod.notify]\nurl = "{receiver.url}"\n'
+                      'secret_from_env = "DEPLOYER_WEBHOOK_SECRET"\n')  # fmt: skip
+    try:
+        proc = deployer("promote", "staging", "prod", "--config", str(config),
+                        env={"DEPLOYER_WEBHOOK_SECRET": WEBHOOK_KEY})  # fmt: skip
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
     assert proc.returncode == 0, proc.stdout + proc.stderr
     src, dst = staging.current(), prod.current()
     assert dst["sha256"] == src["sha256"] and dst["version"] == "2.0.0"
+    (headers, data), = receiver.got
+    expected = "sha256=" + hmac.new(WEBHOOK_KEY.encode(), data, hashlib.sha256).hexdigest()
+    assert headers["x-deployer-signature"] == expected and headers["x-deployer-event"] == "promote"
+    event = json.loads(data)
+    assert (event["event"], event["outcome"], event["stage"]) == ("promote", "ok", "prod")
+    assert event["release"] == dst["id"] and event["sha256"] == src["sha256"]
     assert dst["note"] == "promoted from staging"
     audit = prod.host.ssh("sudo tail -n 1 /srv/app/state/audit.log").stdout
     assert '"action": "promote"' in audit and src["sha256"] in audit
