@@ -1,5 +1,5 @@
 """The one reporter of unit results (bootstrap steps, deploy and rollback phases): a rich list
-with timings and "N changed, M unchanged", or JSON.
+with timings and "N changed, M unchanged", or JSON (a fleet's: one document, per host and total).
 
 Parts (the release phases a bootstrap ran, background work a step waited for) print indented
 under the unit they belong to and nest in the JSON. Piped output (CI logs) never wraps.
@@ -104,6 +104,26 @@ def to_json(results: list[Result], seconds: float, **extra: object) -> str:
     data = {
         "steps": [r.to_dict() for r in results],
         **counts(results),
+        "seconds": round(seconds, 3),
+        **extra,
+    }
+    return json.dumps(data, indent=2)
+
+
+def fleet_to_json(
+    hosts: list[tuple[dict[str, object], list[Result]]],
+    seconds: float,
+    fleet: dict[str, int],
+    **extra: object,
+) -> str:
+    """One document for a fleet: each host (its own fields, then its steps and their counts, as
+    `to_json` gives them for one host) and the fleet's total."""
+    data = {
+        "hosts": [
+            {**info, "steps": [r.to_dict() for r in results], **counts(results)}
+            for info, results in hosts
+        ],
+        "fleet": fleet,
         "seconds": round(seconds, 3),
         **extra,
     }

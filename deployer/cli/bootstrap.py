@@ -150,7 +150,7 @@ def bootstrap(
         members = fleet.fleet_of(stage, config_file, cli=cli, app=app_fields, secrets=True)
         if members:
             code = fleet.bootstrap(members, parallel=parallel, dry_run=dry_run,
-                                   trust_new_host=trust_new_host)
+                                   trust_new_host=trust_new_host, as_json=as_json)
             raise typer.Exit(code)
     t = targets.assemble(host, stage=stage, config_file=config_file, stack=stack,
                          outputs=outputs, sandbox=sandbox, cli=cli, app=app_fields)  # fmt: skip

@@ -39,57 +39,107 @@ def _batch(spec: str):  # -> BatchSize
 
 def roll(fleet: list, *, action: str, batch: str, skip_down: bool, canary: bool = True,
          artifact=None, rollback_to: str = "", message: str = "", keep: int = 5,
-         audit_as: str = "") -> Code:
-    """Roll a deploy or rollback across the fleet; print per host and the fleet's end state."""
+         audit_as: str = "", as_json: bool = False) -> Code:
+    """Roll a deploy or rollback across the fleet; print per host and the fleet's end state
+    (``as_json``: one JSON document on stdout, the progress lines on stderr)."""
     import time
 
     from deployer.fleet.roll import Roll
 
     size = _batch(batch)
+    say = (lambda text: typer.echo(text, err=True)) if as_json else typer.echo
     what = f"artifact {artifact.sha256[:12]} ({artifact.version})" if artifact else "rollback"
     t = fleet[0].target
-    typer.echo(f"{action} {t.app.name} -> {t.stage} ({t.url}), {len(fleet)} hosts, batch "
-               f"{batch}  {what}")
+    say(f"{action} {t.app.name} -> {t.stage} ({t.url}), {len(fleet)} hosts, batch {batch}  "
+        f"{what}")
     start = time.monotonic()
     result = Roll(fleet, action=action, artifact=artifact, rollback_to=rollback_to, batch=size,
                   canary=canary, skip_down=skip_down, message=message, keep=keep, audit_as=audit_as,
-                  say=typer.echo).execute()
+                  say=say).execute()
+    seconds = time.monotonic() - start
+    code = Code.OK if result.ok else Code.REFUSED if result.refused else Code.FAILED
+    if as_json:
+        typer.echo(roll_json(result, seconds, code, action=audit_as or action, url=t.url,
+                             artifact=artifact.sha256 if artifact else ""))
+        return code
     for report in result.hosts.values():
         typer.echo(f"  {report.name:<16} {report.outcome:<11} {report.detail}"[:220])
-    seconds = time.monotonic() - start
     if result.ok:
         typer.secho(f"{result.message} in {seconds:.2f}s", fg="green")
-        return Code.OK
-    typer.secho(result.message, fg="red", err=True)
-    return Code.REFUSED if result.refused else Code.FAILED
+    else:
+        typer.secho(result.message, fg="red", err=True)
+    return code
 
 
-def bootstrap(fleet: list, *, parallel: int, dry_run: bool, trust_new_host: bool) -> Code:
+def roll_json(result, seconds: float, code: Code, **extra: object) -> str:
+    """A roll's one JSON document: each host's outcome and phases, the count of hosts per
+    outcome, the verdict and the exit code."""
+    from deployer import report
+    from deployer.fleet import plan
+    from deployer.fleet.roll import ROLLED_BACK, SKIPPED
+
+    outcomes = (plan.SWITCHED, plan.NOOP, plan.FAILED, ROLLED_BACK, SKIPPED, plan.UNTOUCHED)
+    hosts = list(result.hosts.values())
+    total = {"hosts": len(hosts)} | {
+        o.replace(" ", "_"): sum(h.outcome == o for h in hosts) for o in outcomes
+    }
+    rows = [({**h.to_dict(), "seconds": round(h.seconds, 3)}, h.results) for h in hosts]
+    return report.fleet_to_json(rows, seconds, total, ok=result.ok, exit_code=int(code),
+                                message=result.message, **extra)
+
+
+def bootstrap(fleet: list, *, parallel: int, dry_run: bool, trust_new_host: bool,
+              as_json: bool = False) -> Code:
     """Converge every host, `parallel` at once; one line per host, the fleet total, then the
-    load balancer's HTTPS URL (with TLS at a load balancer)."""
+    load balancer's HTTPS URL (with TLS at a load balancer). ``as_json``: one JSON document on
+    stdout instead (the lines go to stderr)."""
     import time
 
     from deployer.fleet.converge import converge, total
     from deployer.http import wait_for_health
 
+    say = (lambda text: typer.echo(text, err=True)) if as_json else typer.echo
     t = fleet[0].target
     artifact = build_artifact(t)
-    typer.echo(f"bootstrap {t.app.name} -> {t.stage} ({t.url}), {len(fleet)} hosts, "
-               f"{parallel} at a time  artifact {artifact.sha256[:12]}")
+    say(f"bootstrap {t.app.name} -> {t.stage} ({t.url}), {len(fleet)} hosts, {parallel} at a "
+        f"time  artifact {artifact.sha256[:12]}")
     start = time.monotonic()
     summaries = converge(fleet, artifact, parallel=parallel, dry_run=dry_run,
-                         trust_new_host=trust_new_host, say=typer.echo)
-    typer.echo(total(summaries, time.monotonic() - start))
+                         trust_new_host=trust_new_host, say=say)
+    seconds = time.monotonic() - start
+    say(total(summaries, seconds))
+    code, balancer = Code.OK, ""
     if not all(s.ok for s in summaries):
-        return Code.FAILED
-    if t.tls == "lb" and not dry_run:
+        code = Code.FAILED
+    elif t.tls == "lb" and not dry_run:
         try:
             answer = wait_for_health(t)
+            balancer = f"{t.health_url} -> 200 {answer.body.strip()[:80]}"
+            say(f"load balancer: {balancer}")
         except RuntimeError as exc:
+            balancer = f"failed: {exc}"
             typer.secho(f"load balancer: {exc}", fg="red", err=True)
-            return Code.FAILED
-        typer.echo(f"load balancer: {t.health_url} -> 200 {answer.body.strip()[:80]}")
-    return Code.OK
+            code = Code.FAILED
+    if as_json:
+        typer.echo(bootstrap_json(summaries, seconds, code, url=t.url, dry_run=dry_run,
+                                  artifact=artifact.sha256, load_balancer=balancer))
+    return code
+
+
+def bootstrap_json(summaries: list, seconds: float, code: Code, **extra: object) -> str:
+    """A fleet bootstrap's one JSON document: each host's steps and counts, and the total."""
+    from deployer import report
+
+    total = {
+        "hosts": len(summaries),
+        "ok": sum(s.ok for s in summaries),
+        "failed": sum(not s.ok for s in summaries),
+        "changed": sum(bool(s.counts.get("changed")) for s in summaries),
+    }
+    rows = [({"name": s.name, "ok": s.ok, "error": s.error, "seconds": round(s.seconds, 3)},
+             s.results) for s in summaries]
+    return report.fleet_to_json(rows, seconds, total, ok=code == Code.OK, exit_code=int(code),
+                                **extra)
 
 
 def _states(fleet: list) -> tuple[dict, dict, dict]:

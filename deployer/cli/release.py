@@ -127,7 +127,7 @@ def deploy(
     if members:
         code = fleet.roll(members, action="deploy", artifact=build_artifact(members[0].target),
                           batch=batch, canary=canary, skip_down=skip_down, message=message,
-                          keep=keep)
+                          keep=keep, as_json=as_json)
         raise typer.Exit(code)
     t = for_stage(stage, config_file, source)
     artifact = build_artifact(t)
@@ -160,7 +160,8 @@ def rollback(
     members = fleet.fleet_of(stage, config_file)
     if members:
         raise typer.Exit(fleet.roll(members, action="rollback", rollback_to=release, batch=batch,
-                                    canary=canary, skip_down=skip_down, message=message))
+                                    canary=canary, skip_down=skip_down, message=message,
+                                    as_json=as_json))
     t = for_stage(stage, config_file)
     code = run_release(
         t, action="rollback", rollback_to=release, message=message, as_json=as_json
@@ -278,7 +279,8 @@ def promote(
     note = message or f"promoted from {src}"
     if dst_fleet:
         code = fleet.roll(dst_fleet, action="deploy", artifact=artifact, batch=batch,
-                          canary=canary, skip_down=skip_down, message=note, audit_as="promote")
+                          canary=canary, skip_down=skip_down, message=note, audit_as="promote",
+                          as_json=as_json)
         raise typer.Exit(code)
     code = run_release(
         dst_t, action="deploy", artifact=artifact, message=note, audit_as="promote",

@@ -26,6 +26,7 @@ from deployer.remote import Remote, RemoteError
 
 if TYPE_CHECKING:
     from deployer.artifact import Artifact
+    from deployer.engine import Result
     from deployer.target import Target
 
 ROLLED_BACK, SKIPPED = "rolled back", "skipped"
@@ -46,6 +47,15 @@ class HostReport:
     release: str = ""
     detail: str = ""
     seconds: float = 0.0
+    results: list[Result] = field(default_factory=list)  # its lifecycle's phases
+    revert: list[Result] = field(default_factory=list)  # the phases of its revert, if any
+
+    def to_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {"name": self.name, "outcome": self.outcome,
+                                   "release": self.release, "detail": self.detail}
+        if self.revert:
+            data["revert"] = [r.to_dict() for r in self.revert]
+        return data
 
 
 @dataclass
@@ -257,14 +267,16 @@ class Roll:
         t = without_migrations(self.by_name[name].target)
         run = Run(remote, t, action="rollback", rollback_to=release_id,
                   message=f"fleet revert: {self.message}".strip(": "),
-                  report=lambda r: self._phase(name, r))
+                  report=lambda r: self._phase(name, r, revert=True))
         outcome = run.execute()
         report = self.reports[name]
         report.outcome = ROLLED_BACK if outcome.ok else plan.FAILED
         report.detail = (f"back on {release_id}" if outcome.ok
                          else f"revert failed: {outcome.error.message}")
 
-    def _phase(self, name: str, result) -> None:
+    def _phase(self, name: str, result: Result, revert: bool = False) -> None:
+        report = self.reports[name]
+        (report.revert if revert else report.results).append(result)
         if result.status != "ok" or result.name in ("switch", "health", "lock"):
             detail = f"  {result.detail}" if result.detail else ""
             self._say(f"  {name:<12} {result.status:>7} {result.name:<8} "

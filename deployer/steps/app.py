@@ -138,7 +138,9 @@ def deploy(ctx: Context, changes: list[Change]) -> Done:
         done = ctx.join()
         for result in done:
             part(result)
-        return f"waited {time.monotonic() - start:.2f}s for the background work" if done else ""
+        waited = f"waited {time.monotonic() - start:.2f}s for the background work" if done else ""
+        gate = ctx.before_switch() if ctx.before_switch else ""
+        return "; ".join(d for d in (waited, gate) if d)
 
     run = Run(
         ctx.remote, ctx.target, artifact=ctx.artifact, message="bootstrap",

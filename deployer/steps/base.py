@@ -78,6 +78,7 @@ class Context:
     health: str = ""  # the health answer's body, once checked
     refresh: Callable[[], None] | None = None  # re-read facts (after waiting for the host)
     show: Callable[[Result], None] | None = None  # live output of a step's parts
+    before_switch: Callable[[], str] | None = None  # a fleet's: wait for its migrations
     background: list[Background] = field(default_factory=list)
 
     def show_part(self, result: Result) -> None:

@@ -111,12 +111,15 @@ def bootstrap(
     dry_run: bool = False,
     on_result: Callable[[Result], None] | None = None,
     on_part: Callable[[Result], None] | None = None,
+    before_switch: Callable[[], str] | None = None,
 ) -> tuple[list[Result], Context]:
     """Converge the host to the target. The remote must be connected. Steps stop at the first
-    failure; nothing is undone (a re-run converges), except inside the release lifecycle."""
+    failure; nothing is undone (a re-run converges), except inside the release lifecycle.
+    ``before_switch``: called right before the release's switch (a fleet's: wait for the
+    migrations another host runs); its failure fails the release."""
     start = time.monotonic()
     ctx = Context(target=target, remote=remote, facts=gather(remote, target), artifact=artifact,
-                  dry_run=dry_run, show=on_part)  # fmt: skip
+                  dry_run=dry_run, show=on_part, before_switch=before_switch)  # fmt: skip
     ctx.release_id = app.serving_release(ctx.facts)
 
     def refresh() -> None:

@@ -1,7 +1,8 @@
 """A fleet on real sandbox hosts: three hosts behind the lab load balancer (HAProxy), scenario
 after scenario (the order matters): parallel bootstrap and its "0 changed" re-run, TLS at the
 balancer, a rolling deploy of v2 under load through it, a broken v3 stopped after the canary,
-a v3 that fails in the second batch (the switched hosts go back), and a host that is down.
+a v3 that fails in the second batch (the switched hosts go back), a fleet rollback and a
+promotion from a one-host stage (drift flagged before, gone after), and a host that is down.
 
 Load: >= 5,000 GETs of /health at concurrency 20 through the balancer over HTTPS, kept running
 for the whole roll, by a client that never retries; every response must be 2xx.
@@ -51,6 +52,12 @@ class Fleet:
     def versions(self) -> dict[str, str]:
         return {h.name: self.current(h)["version"] for h in self.hosts}
 
+    def migrated(self) -> list[str]:
+        """The hosts whose current release ran its migrations."""
+        return [h.name for h in self.hosts
+                if h.ssh(f"test -e /srv/app/releases/{self.current(h)['id']}/.migrated",
+                         check=False).returncode == 0]
+
     @property
     def health_url(self) -> str:
         return f"https://{self.balancer.domain}/health"
@@ -89,15 +96,17 @@ def fleet(lab, tmp_path_factory) -> Iterator[Fleet]:
     (balancer,) = [b for b in list_load_balancers() if b.name == name]
     tmp = tmp_path_factory.mktemp("fleet")
     outputs = tmp / "fleet.json"
-    outputs.write_text(json.dumps(fleet_outputs(name)))
+    contract = fleet_outputs(name)
+    outputs.write_text(json.dumps(contract))
+    one = tmp / "one.json"  # stage "one": the first host alone, behind the same balancer
+    one.write_text(json.dumps({**contract, "hosts": contract["hosts"][:1]}))
+    app = (f'source = "{make_version(tmp, "1.0.0")}"\ninclude = ["app"]\n'
+           'requirements = "app/requirements.txt"\nversion_file = "app/VERSION"\n'
+           'migrations = "app/alembic.ini"\n'
+           'env = { ENVIRONMENT = "production" }\nsecrets_from_env = ["SECRET_KEY"]\n')
     config = tmp / "deployer.toml"
-    config.write_text(
-        f'[stages.f]\noutputs = "{outputs}"\n\n[stages.f.app]\n'
-        f'source = "{make_version(tmp, "1.0.0")}"\ninclude = ["app"]\n'
-        'requirements = "app/requirements.txt"\nversion_file = "app/VERSION"\n'
-        'migrations = "app/alembic.ini"\n'
-        'env = { ENVIRONMENT = "production" }\nsecrets_from_env = ["SECRET_KEY"]\n'
-    )
+    config.write_text(f'[stages.f]\noutputs = "{outputs}"\n\n[stages.f.app]\n{app}\n'
+                      f'[stages.one]\noutputs = "{one}"\n\n[stages.one.app]\n{app}')
     try:
         yield Fleet(hosts, balancer, config, tmp)
     finally:
@@ -118,12 +127,16 @@ def test_bootstrap_converges_every_host_in_parallel_and_tls_ends_at_the_balancer
         assert " ok " in line and "changed" in line, line
     assert "fleet: 3 hosts, 3 changed, 3 ok, 0 failed" in first.stdout
     assert f"load balancer: {fleet.health_url} -> 200" in first.stdout
-    again = fleet.cli("bootstrap", "--stage", "f", "--parallel", "3")
+    assert fleet.migrated() == [fleet.hosts[0].name]  # once, on the first host
+    again = fleet.cli("bootstrap", "--stage", "f", "--parallel", "3", "--json")
     assert again.returncode == 0, again.stdout + again.stderr
-    for host in fleet.hosts:
-        (line,) = [ln for ln in again.stdout.splitlines() if ln.startswith(host.name + " ")]
-        assert "changed" not in line, line  # 0 changed on each host
-    assert "fleet: 3 hosts, 0 changed, 3 ok, 0 failed" in again.stdout
+    report = json.loads(again.stdout)  # one JSON document: every host, then the fleet total
+    assert [h["name"] for h in report["hosts"]] == [h.name for h in fleet.hosts]
+    for host in report["hosts"]:
+        assert host["ok"] and host["changed"] == 0 and host["steps"], host  # 0 changed on each
+    assert report["fleet"] == {"hosts": 3, "ok": 3, "failed": 0, "changed": 0}, report["fleet"]
+    assert report["ok"] and report["exit_code"] == 0
+    assert fleet.migrated() == [fleet.hosts[0].name]
     # every backend is up and answers through the balancer, over HTTPS
     before = {n: int(s["total"]) for n, s in _wait_up(fleet.balancer, [h.name for h in
                                                                          fleet.hosts]).items()}
@@ -169,10 +182,7 @@ def test_rolling_deploy_under_load_through_the_balancer_drops_nothing(fleet: Fle
     assert after.failed == 0 and set(after.versions) == {"2.0.0"}, after.summary()
     # batches: the canary alone first; migrations ran once, on the canary only
     assert proc.stdout.index("batch 1/3: " + fleet.hosts[0].name) < proc.stdout.index("batch 2/3")
-    migrated = [h.name for h in fleet.hosts
-                if h.ssh(f"test -e /srv/app/releases/{fleet.current(h)['id']}/.migrated",
-                         check=False).returncode == 0]
-    assert migrated == [fleet.hosts[0].name]
+    assert fleet.migrated() == [fleet.hosts[0].name]
     status = fleet.cli("status", "f")
     assert status.returncode == 0, status.stdout + status.stderr
     assert "all hosts on one release" in status.stdout
@@ -221,6 +231,64 @@ def test_a_failure_in_a_later_batch_rolls_the_switched_hosts_back(fleet: Fleet) 
         assert statuses == ["bad"], (host.name, statuses)
     after = fleet.sample()
     assert after.failed == 0 and set(after.versions) == {"2.0.0"}, after.summary()
+
+
+def test_a_fleet_rollback_rolls_back_in_batches_under_load(fleet: Fleet) -> None:
+    # every host: v1 good, v2 current, the v3s bad: its previous good release is v1
+    with fleet.background_load() as load:
+        proc = fleet.cli("rollback", "f", "--batch", "2", "-m", "back to v1", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = load.result
+    print("load during the fleet rollback:", result.summary())
+    assert result.sent >= 5000 and result.failed == 0, result.summary()
+    assert fleet.versions() == {h.name: "1.0.0" for h in fleet.hosts}
+    report = json.loads(proc.stdout)  # one document, per host and the fleet's total
+    assert report["ok"] and report["action"] == "rollback"
+    assert [(h["name"], h["outcome"]) for h in report["hosts"]] == [
+        (h.name, "switched") for h in fleet.hosts]
+    assert report["fleet"]["switched"] == 3 and report["fleet"]["failed"] == 0
+    # the canary alone, then the other two together (progress goes to stderr)
+    assert f"batch 1/2: {fleet.hosts[0].name}\n" in proc.stderr
+    assert f"batch 2/2: {fleet.hosts[1].name} {fleet.hosts[2].name}\n" in proc.stderr
+    after = fleet.sample()
+    assert after.failed == 0 and set(after.versions) == {"1.0.0"}, after.summary()
+    status = fleet.cli("status", "f")
+    assert status.returncode == 0 and "all hosts on one release" in status.stdout, status.stdout
+
+
+def test_promote_from_a_one_host_stage_rolls_its_artifact_and_ends_the_drift(
+    fleet: Fleet,
+) -> None:
+    first, *others = fleet.hosts
+    shipped = fleet.cli("deploy", "one", "--source", str(make_version(fleet.tmp, "5.0.0")))
+    assert shipped.returncode == 0, shipped.stdout + shipped.stderr
+    assert fleet.versions() == {first.name: "5.0.0", **{h.name: "1.0.0" for h in others}}
+    # status and releases flag the drift (and fail)
+    status = fleet.cli("status", "f")
+    assert status.returncode == 4, status.stdout + status.stderr
+    assert f"drift: {first.name} not on " in status.stdout, status.stdout
+    releases = fleet.cli("releases", "f")
+    assert releases.returncode == 4, releases.stdout + releases.stderr
+    assert f"drift: {first.name} not on " in releases.stdout, releases.stdout
+    with fleet.background_load() as load:
+        proc = fleet.cli("promote", "one", "f", "--batch", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = load.result
+    print("load during the promotion:", result.summary())
+    assert result.sent >= 5000 and result.failed == 0, result.summary()
+    assert fleet.versions() == {h.name: "5.0.0" for h in fleet.hosts}
+    shas = {fleet.current(h)["sha256"] for h in fleet.hosts}
+    assert len(shas) == 1  # exactly the artifact stage "one" runs
+    assert "batch 3/3" in proc.stdout  # host by host: the first (a no-op), then each other
+    for host in others:
+        audit = host.ssh("sudo tail -n 1 /srv/app/state/audit.log").stdout
+        assert '"promote"' in audit, audit
+    after = fleet.sample()
+    assert after.failed == 0 and set(after.versions) == {"5.0.0"}, after.summary()
+    for command in ("status", "releases"):
+        proc = fleet.cli(command, "f")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "all hosts on one release" in proc.stdout
 
 
 def test_a_down_host_stops_the_roll_before_touching_the_others(fleet: Fleet, lab) -> None:
