@@ -9,6 +9,10 @@ the point of no return, e.g. a deploy's switch), the runner calls ``undo`` of ev
 ran, the failed one included, newest first. After a failure in an ungated unit nothing is
 undone (the new state stands; re-running converges). A failing undo is reported on the error,
 never raised. The runner does no I/O itself: units are plain callables, testable without a host.
+
+A run may come in stages (a fleet installs on every host, then switches them batch by batch):
+``run(more, after=outcome)`` continues an earlier stage's outcome. After that stage's failure
+or Stop only ``always`` units run; a gated failure undoes that stage's units too.
 """
 
 from __future__ import annotations
@@ -126,6 +130,7 @@ class Outcome:
     results: list[Result] = field(default_factory=list)
     error: UnitError | None = None
     stopped: str = ""  # why the run ended early with success ('' if it ran to the end)
+    ran: list[tuple[Unit, Result]] = field(default_factory=list, repr=False)  # for the undo
 
     @property
     def ok(self) -> bool:
@@ -144,11 +149,17 @@ class Outcome:
         return sum(r.seconds for r in self.results)
 
 
-def run(units: Sequence[Unit], *, report: Callable[[Result], None] | None = None) -> Outcome:
-    """Run ``units`` in order (see the module docstring for failure, Stop and undo)."""
-    outcome = Outcome()
+def run(
+    units: Sequence[Unit],
+    *,
+    report: Callable[[Result], None] | None = None,
+    after: Outcome | None = None,
+) -> Outcome:
+    """Run ``units`` in order (see the module docstring for failure, Stop and undo); ``after``:
+    an earlier stage's outcome, continued and returned."""
+    outcome = after if after is not None else Outcome()
     emit = report or (lambda _r: None)
-    ran: list[tuple[Unit, Result]] = []
+    ran = outcome.ran
     for unit in units:
         if (outcome.error is not None or outcome.stopped) and not unit.always:
             res = Result(unit.name, "skipped")

@@ -13,6 +13,9 @@ BATCH_OPT = typer.Option("1", "--batch", help="Hosts per batch after the canary:
 CANARY_OPT = typer.Option(
     True, "--canary/--no-canary", help="A fleet: roll one host alone first (default)."
 )
+PARALLEL_OPT = typer.Option(
+    4, "--parallel", min=1, help="A fleet: hosts prepared (upload, install) at once."
+)
 SKIP_DOWN_OPT = typer.Option(
     False, "--skip-down", help="Roll the reachable hosts when some are down (default: stop)."
 )
@@ -39,7 +42,7 @@ def _batch(spec: str):  # -> BatchSize
 
 def roll(fleet: list, *, action: str, batch: str, skip_down: bool, canary: bool = True,
          artifact=None, rollback_to: str = "", message: str = "", keep: int = 5,
-         audit_as: str = "", as_json: bool = False) -> Code:
+         audit_as: str = "", parallel: int = 4, as_json: bool = False) -> Code:
     """Roll a deploy or rollback across the fleet; print per host and the fleet's end state
     (``as_json``: one JSON document on stdout, the progress lines on stderr)."""
     import time
@@ -55,7 +58,7 @@ def roll(fleet: list, *, action: str, batch: str, skip_down: bool, canary: bool 
     start = time.monotonic()
     result = Roll(fleet, action=action, artifact=artifact, rollback_to=rollback_to, batch=size,
                   canary=canary, skip_down=skip_down, message=message, keep=keep, audit_as=audit_as,
-                  say=say).execute()
+                  parallel=parallel, say=say).execute()
     seconds = time.monotonic() - start
     code = Code.OK if result.ok else Code.REFUSED if result.refused else Code.FAILED
     if as_json:

@@ -114,6 +114,7 @@ def deploy(
     batch: str = fleet.BATCH_OPT,
     canary: bool = fleet.CANARY_OPT,
     skip_down: bool = fleet.SKIP_DOWN_OPT,
+    parallel: int = fleet.PARALLEL_OPT,
     config_file: Path = CONFIG_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON report."),
 ) -> None:
@@ -127,7 +128,7 @@ def deploy(
     if members:
         code = fleet.roll(members, action="deploy", artifact=build_artifact(members[0].target),
                           batch=batch, canary=canary, skip_down=skip_down, message=message,
-                          keep=keep, as_json=as_json)
+                          keep=keep, parallel=parallel, as_json=as_json)
         raise typer.Exit(code)
     t = for_stage(stage, config_file, source)
     artifact = build_artifact(t)
@@ -145,6 +146,7 @@ def rollback(
     batch: str = fleet.BATCH_OPT,
     canary: bool = fleet.CANARY_OPT,
     skip_down: bool = fleet.SKIP_DOWN_OPT,
+    parallel: int = fleet.PARALLEL_OPT,
     config_file: Path = CONFIG_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON report."),
 ) -> None:
@@ -161,7 +163,7 @@ def rollback(
     if members:
         raise typer.Exit(fleet.roll(members, action="rollback", rollback_to=release, batch=batch,
                                     canary=canary, skip_down=skip_down, message=message,
-                                    as_json=as_json))
+                                    parallel=parallel, as_json=as_json))
     t = for_stage(stage, config_file)
     code = run_release(
         t, action="rollback", rollback_to=release, message=message, as_json=as_json
@@ -238,6 +240,7 @@ def promote(
     batch: str = fleet.BATCH_OPT,
     canary: bool = fleet.CANARY_OPT,
     skip_down: bool = fleet.SKIP_DOWN_OPT,
+    parallel: int = fleet.PARALLEL_OPT,
     config_file: Path = CONFIG_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON report of the deploy."),
 ) -> None:
@@ -280,7 +283,7 @@ def promote(
     if dst_fleet:
         code = fleet.roll(dst_fleet, action="deploy", artifact=artifact, batch=batch,
                           canary=canary, skip_down=skip_down, message=note, audit_as="promote",
-                          as_json=as_json)
+                          parallel=parallel, as_json=as_json)
         raise typer.Exit(code)
     code = run_release(
         dst_t, action="deploy", artifact=artifact, message=note, audit_as="promote",

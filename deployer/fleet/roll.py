@@ -1,5 +1,7 @@
-"""Roll a release across a fleet: preflight, the fleet lock, batches of per-host lifecycles,
-and on failure the revert (switched hosts back, the release marked bad wherever it reached).
+"""Roll a release across a fleet: preflight, the fleet lock, every host prepared at once (its
+lifecycle's first stage: lock, upload, install), then batches of switches (the second stage:
+migrate once, start, health, switch, drain, record), and on failure the revert (switched hosts
+back, prepared ones unlocked, the release marked bad wherever it reached).
 
 Each host switches with the one-host release lifecycle (`deployer.release.lifecycle.Run`:
 health-gated, zero-downtime); this module only decides order and undo (`deployer.fleet.plan`)
@@ -26,7 +28,7 @@ from deployer.remote import Remote, RemoteError
 
 if TYPE_CHECKING:
     from deployer.artifact import Artifact
-    from deployer.engine import Result
+    from deployer.engine import Outcome, Result
     from deployer.target import Target
 
 ROLLED_BACK, SKIPPED = "rolled back", "skipped"
@@ -145,9 +147,11 @@ class Roll:
     message: str = ""
     keep: int = 5
     audit_as: str = ""
+    parallel: int = 4  # hosts prepared (lock, upload, install) at once
     say: Callable[[str], None] = print
 
     def __post_init__(self) -> None:
+        self.runs: dict[str, tuple[Run, Outcome]] = {}  # prepared, waiting for their batch
         self.by_name = {m.name: m for m in self.members}
         self.layout = Layout(self.members[0].target.app.name)
         self.reports = {m.name: HostReport(m.name) for m in self.members}
@@ -195,22 +199,36 @@ class Roll:
         rolled = plan.roll_plan(hosts, self.batch, run_once=run_once, canary=self.canary)
         outcomes = {n: plan.UNTOUCHED for n in hosts}
         reached: set[str] = set()
-        for number, batch in enumerate(rolled.batches, 1):
-            self._say(f"batch {number}/{len(rolled.batches)}: {' '.join(batch)}")
-            with ThreadPoolExecutor(max_workers=len(batch)) as pool:
-                done = list(pool.map(lambda n: self._one(remotes[n], n, rolled.run_once_on),
-                                     batch))
+
+        def settle(done: list[tuple[str, str, bool]]) -> None:
             for name, outcome, got_there in done:
                 outcomes[name] = outcome
                 if got_there:
                     reached.add(name)
-            if plan.FAILED in outcomes.values():
-                break
+
+        # stage one on every host at once (lock, upload, install): the slow part, off the
+        # batches; each host keeps its deploy lock until its batch switches it
+        self._say(f"prepare: {' '.join(hosts)}")
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, min(self.parallel, len(hosts)))) as pool:
+                settle(list(pool.map(
+                    lambda n: self._prepare(remotes[n], n, rolled.run_once_on), hosts)))
+            for number, batch in enumerate(rolled.batches, 1):
+                if plan.FAILED in outcomes.values():
+                    break
+                self._say(f"batch {number}/{len(rolled.batches)}: {' '.join(batch)}")
+                waiting = [n for n in batch if n in self.runs]
+                with ThreadPoolExecutor(max_workers=max(1, len(waiting))) as pool:
+                    settle(list(pool.map(self._finish, waiting)))
+        finally:  # prepared, never switched: stage one undone, their locks given back
+            failed = [n for n, o in outcomes.items() if o == plan.FAILED]
+            why = f"fleet {self.action} stopped" + (f": {', '.join(failed)} failed" * bool(failed))
+            with ThreadPoolExecutor(max_workers=max(1, len(self.runs))) as pool:
+                list(pool.map(lambda n: self._finish(n, stop=why), list(self.runs)))
         revert = plan.revert_plan(outcomes, reached)
         if not revert.mark_bad:
             sha = self._wanted_sha(remotes, hosts)
             return FleetResult(True, f"{len(hosts)} hosts on {sha[:12]}", self.reports)
-        failed = [n for n, o in outcomes.items() if o == plan.FAILED]
         bad = {n: self.reports[n].release for n in revert.mark_bad}
         for name in revert.rollback:
             self._revert(remotes[name], name, before[name].id if before[name] else "")
@@ -230,9 +248,10 @@ class Roll:
         cur = read_state(remotes[hosts[0]], self.layout).ledger.current()
         return cur.sha256 if cur else ""
 
-    def _one(self, remote: Remote, name: str, run_once_on: str | None
-             ) -> tuple[str, str, bool]:
-        """One host's lifecycle: (name, outcome, whether the new release reached it)."""
+    def _prepare(self, remote: Remote, name: str, run_once_on: str | None
+                 ) -> tuple[str, str, bool]:
+        """Stage one of a host's lifecycle; a prepared host waits in ``runs`` for its batch.
+        Returns (name, outcome so far, whether the new release reached it)."""
         t = self.by_name[name].target
         if name != run_once_on:
             t = without_migrations(t)
@@ -243,9 +262,27 @@ class Roll:
         run = Run(remote, t, action=self.action, artifact=self.artifact, rollback_to=rollback_to,
                   message=self.message, keep=self.keep, audit_as=self.audit_as,
                   report=lambda r: self._phase(name, r))
-        outcome = run.execute()
+        outcome = run.prepare()
+        self.reports[name].seconds = time.monotonic() - start
+        if run.pending(outcome):
+            self.runs[name] = (run, outcome)
+            return name, plan.UNTOUCHED, True
+        return self._settled(name, run, outcome)
+
+    def _finish(self, name: str, stop: str = "") -> tuple[str, str, bool]:
+        """Stage two of a prepared host (``stop``: undo stage one instead)."""
+        run, outcome = self.runs.pop(name)
+        start = time.monotonic()
+        outcome = run.resume(outcome, stop=stop)
+        self.reports[name].seconds += time.monotonic() - start
+        if stop:
+            self.reports[name].release = run.release_id
+            self.reports[name].detail = f"prepared, not switched: {stop}"
+            return name, plan.UNTOUCHED, True
+        return self._settled(name, run, outcome)
+
+    def _settled(self, name: str, run: Run, outcome) -> tuple[str, str, bool]:
         report = self.reports[name]
-        report.seconds = time.monotonic() - start
         report.release = run.release_id
         if outcome.ok:
             report.outcome = plan.NOOP if run.noop else plan.SWITCHED

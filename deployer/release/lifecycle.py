@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from deployer.remote import Remote
     from deployer.target import Target
 
+STOP = "stop"  # the unit that ends a two-stage run between its stages (``Run.resume``)
+
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,7 @@ class Run:
     noop: bool = False
     unlocked: bool = False  # released in the round trip of the last phase before ``unlock``
     recorded: ledger.Ledger = field(default_factory=ledger.Ledger)
+    staged: list[engine.Unit] = field(default_factory=list, init=False, repr=False)  # stage two
 
     def __post_init__(self) -> None:
         self.layout = self.target.layout
@@ -193,8 +196,8 @@ class Run:
         base = DEPLOY_PHASES if self.action == "deploy" else ROLLBACK_PHASES
         return with_hooks(base, self.action, self.target.app.hooks)
 
-    def execute(self) -> Outcome:
-        units = [
+    def _units(self) -> list[engine.Unit]:
+        return [
             engine.Unit(
                 name,
                 getattr(self, f"phase_{name}"),
@@ -204,9 +207,44 @@ class Run:
             )
             for name in self.phase_names
         ]
-        outcome = engine.run(units, report=self.report)
+
+    def execute(self) -> Outcome:
+        outcome = engine.run(self._units(), report=self.report)
+        self._audit_failure(outcome)
+        return outcome
+
+    def _audit_failure(self, outcome: Outcome) -> None:
         if outcome.error is not None and outcome.failed_unit != "lock":
             self._audit("failed", f"{outcome.failed_unit}: {outcome.error.message}"[:500])
+
+    # -- in two stages (a fleet's: installed on every host, then switched batch by batch) -------
+    def prepare(self) -> Outcome:
+        """Stage one: the phases up to the install (a rollback: the lock), the lock kept for
+        ``resume``. A failure or a Stop ends the run here (undone, unlocked): ``pending`` is
+        then False."""
+        units = self._units()
+        names = [u.name for u in units]
+        cut = names.index("install") + 1 if "install" in names else 1
+        self.staged = units[cut:]
+        outcome = engine.run(units[:cut], report=self.report)
+        return outcome if self.pending(outcome) else self.resume(outcome)
+
+    def pending(self, outcome: Outcome) -> bool:
+        """Stage two is still to run (``prepare`` went through)."""
+        return bool(self.staged) and outcome.ok and not outcome.stopped
+
+    def resume(self, outcome: Outcome, stop: str = "") -> Outcome:
+        """Stage two, under the lock stage one holds: the remaining phases. ``stop`` (why the
+        caller gives up, e.g. another host failed) fails it at once instead: stage one is
+        undone (the release is not marked bad: it was never tried) and the lock released."""
+        rest, self.staged = self.staged, []
+        if stop:
+            def refuse() -> None:
+                raise UnitError(stop)
+
+            rest = [engine.Unit(STOP, refuse), *[u for u in rest if u.always]]
+        outcome = engine.run(rest, report=self.report, after=outcome)
+        self._audit_failure(outcome)
         return outcome
 
     def _entry(self, result: str, detail: str = "") -> AuditEntry:
@@ -521,7 +559,7 @@ class Run:
 
     def undo_lock(self, err: UnitError) -> str:
         """The release this run planned is marked bad (so rollback never picks it)."""
-        if err.unit == "lock" or self.release is None:
+        if err.unit in ("lock", STOP) or self.release is None:
             return ""
         return self._mark_bad(f"{err.unit}: {err.message}"[:300])
 

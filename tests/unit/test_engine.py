@@ -167,3 +167,32 @@ def test_the_failure_tail_comes_from_the_innermost_failed_part() -> None:
     results = run([Unit("facts", lambda: "ok"), Unit("app release", outer, gated=False)]).results
     assert failure_tail(results) == "error: No solution found"
     assert failure_tail(results[:1]) == ""
+
+
+def test_a_run_in_two_stages_is_the_run_in_one() -> None:
+    calls: list[str] = []
+    undo: list[str] = []
+    all_units = units(calls, fail_at="health", undo=undo)
+    first = run(all_units[:3])  # lock, upload, install
+    assert first.ok and calls == ["lock", "upload", "install"]
+    outcome = run(all_units[3:], after=first)
+    assert outcome is first and outcome.failed_unit == "health"
+    assert [r.name for r in outcome.results] == list(DEPLOY_PHASES)
+    # the gated failure in stage two undoes stage one's units too, newest first
+    assert undo == [f"{n}:health" for n in ("health", "start", "migrate", "install", "upload",
+                                           "lock")]
+
+
+def test_after_a_failed_or_stopped_first_stage_only_always_units_run() -> None:
+    calls: list[str] = []
+    all_units = units(calls, fail_at="upload")
+    outcome = run(all_units[3:], after=run(all_units[:3]))
+    assert calls == ["lock", "upload", "unlock"] and outcome.failed_unit == "upload"
+
+    def stop() -> None:
+        raise Stop("already current")
+
+    calls.clear()
+    first = run([Unit("lock", stop), *units(calls)[1:3]])
+    outcome = run(units(calls)[3:], after=first)
+    assert outcome.ok and outcome.stopped == "already current" and calls == ["unlock"]
