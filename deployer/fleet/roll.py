@@ -29,6 +29,7 @@ from deployer.remote import Remote, RemoteError
 if TYPE_CHECKING:
     from deployer.artifact import Artifact
     from deployer.engine import Outcome, Result
+    from deployer.release.ledger import Release
     from deployer.target import Target
 
 ROLLED_BACK, SKIPPED = "rolled back", "skipped"
@@ -152,6 +153,7 @@ class Roll:
 
     def __post_init__(self) -> None:
         self.runs: dict[str, tuple[Run, Outcome]] = {}  # prepared, waiting for their batch
+        self.planned: dict[str, Release] = {}  # host -> the release its lifecycle planned
         self.by_name = {m.name: m for m in self.members}
         self.layout = Layout(self.members[0].target.app.name)
         self.reports = {m.name: HostReport(m.name) for m in self.members}
@@ -229,12 +231,12 @@ class Roll:
         if not revert.mark_bad:
             sha = self._wanted_sha(remotes, hosts)
             return FleetResult(True, f"{len(hosts)} hosts on {sha[:12]}", self.reports)
-        bad = {n: self.reports[n].release for n in revert.mark_bad}
         for name in revert.rollback:
             self._revert(remotes[name], name, before[name].id if before[name] else "")
-        for name, release_id in bad.items():
-            if release_id and self.action == "deploy":
-                mark_bad(remotes[name], self.layout, release_id, f"fleet roll failed on "
+        for name in revert.mark_bad:
+            planned = self.planned.get(name)
+            if planned is not None and self.action == "deploy":
+                mark_bad(remotes[name], self.layout, planned, f"fleet roll failed on "
                          f"{', '.join(failed)}", self.message)
         untouched = [n for n, o in outcomes.items() if o == plan.UNTOUCHED]
         text = (f"{self.action} failed on {', '.join(failed)}: stopped; rolled back "
@@ -272,6 +274,8 @@ class Roll:
     def _finish(self, name: str, stop: str = "") -> tuple[str, str, bool]:
         """Stage two of a prepared host (``stop``: undo stage one instead)."""
         run, outcome = self.runs.pop(name)
+        if run.release is not None:
+            self.planned[name] = run.release
         start = time.monotonic()
         outcome = run.resume(outcome, stop=stop)
         self.reports[name].seconds += time.monotonic() - start
@@ -283,6 +287,8 @@ class Roll:
 
     def _settled(self, name: str, run: Run, outcome) -> tuple[str, str, bool]:
         report = self.reports[name]
+        if run.release is not None:
+            self.planned[name] = run.release
         report.release = run.release_id
         if outcome.ok:
             report.outcome = plan.NOOP if run.noop else plan.SWITCHED
@@ -320,14 +326,17 @@ class Roll:
                       f"{result.seconds:6.2f}s{detail}"[:200])
 
 
-def mark_bad(remote: Remote, layout: Layout, release_id: str, note: str, message: str) -> None:
-    """Mark ``release_id`` bad on one host, under its deploy lock (no rollback picks it)."""
-    info = lock.LockInfo(who=lock.whoami(), what=f"mark {release_id} bad", message=message)
+def mark_bad(remote: Remote, layout: Layout, planned: Release, note: str, message: str) -> None:
+    """Mark the release bad on one host, under its deploy lock (no rollback picks it); added to
+    the ledger when it got no further than its install there."""
+    from deployer.release.lifecycle import marked_bad
+
+    info = lock.LockInfo(who=lock.whoami(), what=f"mark {planned.id} bad", message=message)
     state = acquire_lock(remote, layout, info)
-    led = state.ledger
     release = lock.release_script(layout.lock_dir, info.token)
-    rel = led.get(release_id)
-    if rel is None or rel.status in ("bad", "current"):
+    rel = state.ledger.get(planned.id)
+    led = None if rel and rel.status == "bad" else marked_bad(state.ledger, planned, note[:300])
+    if led is None:  # already bad, or it serves (then it is no failure of this roll)
         remote.sh(release, what="release lock")
         return
-    write_ledger(remote, layout, led.mark_bad(release_id, note[:300]), then=release)
+    write_ledger(remote, layout, led, then=release)
