@@ -8,6 +8,9 @@ parallel and deploys v2 to all four (warms every host's caches). Then deploys a 
 fleet of 1 host, of 2 and of 4 (the first N hosts), each with ``--batch`` (default 50%, no canary
 batch unless --canary) and prints each wall-clock time (the whole CLI run) and its ratio to the
 one-host deploy. Target (issue 12): 4 hosts at batch 50% <= 1.6 x one host. Not run by the tests.
+``--show`` prints each deploy's phases with their times (where the fleet's time goes). The
+sandbox hosts share this machine's CPUs: their installs (uv, bytecode compilation) run in
+parallel on the same cores, which a real fleet's hosts do not.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ def version_copy(root: Path, version: str) -> Path:
     return src.parent  # the project: only its app/ ships (the stage's include)
 
 
+SHOW = False  # --show: print each deploy's output (its phases, with their times)
+
+
 def cli(config: Path, *args: str) -> float:
     start = time.monotonic()
     proc = subprocess.run(
@@ -44,6 +50,8 @@ def cli(config: Path, *args: str) -> float:
     seconds = time.monotonic() - start
     if proc.returncode != 0:
         sys.exit(f"deployer {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
+    if SHOW and args[0] == "deploy":
+        print(f"--- deployer {' '.join(args[:2])}: {seconds:.2f} s\n{proc.stdout}", flush=True)
     return seconds
 
 
@@ -67,7 +75,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", default="50%")
     parser.add_argument("--canary", action="store_true", help="A one-host first batch.")
+    parser.add_argument("--show", action="store_true", help="Print each deploy's phases.")
     opts = parser.parse_args()
+    global SHOW
+    SHOW = opts.show
 
     from deployer import sandbox
     from deployer.sandbox.api import fleet_outputs
