@@ -37,7 +37,7 @@ STAGE_KEYS = {
 }  # fmt: skip
 APP_KEYS = {
     "name", "source", "include", "asgi", "requirements", "version_file", "health_path",
-    "ready_path", "workers", "env", "migrations", "max_body_size", "network",
+    "ready_path", "workers", "keep_warm", "env", "migrations", "max_body_size", "network",
     "secrets_from_env", "secrets_file", "hooks", "processes", "schedule",
 }  # fmt: skip
 PATH_KEYS = ("ssh_key", "acme_ca", "acme_root", "outputs")

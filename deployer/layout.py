@@ -5,6 +5,8 @@
     /srv/<app>/shared/.env           settings and secrets (0600, app user)
     /srv/<app>/shared/data/          the app's writable data (e.g. SQLite)
     /srv/<app>/state/                releases.json, audit.log, deploy.lock/, artifacts/<sha>.tar
+    /run/deployer/<app>/<id>/web.sock  each running release's socket (gone when it stops)
+    /var/lib/deployer/<app>/serving.sock -> the serving release's socket (nginx connects here)
 
 Reached as ``target.layout``.
 """
@@ -77,6 +79,27 @@ class Layout:
 
     def artifact(self, sha256: str) -> PurePosixPath:
         return self.artifacts / f"{check_sha256(sha256)}.tar"
+
+    def socket(self, release_id: str) -> PurePosixPath:
+        """The unix socket a release's instance listens on (its unit's RuntimeDirectory)."""
+        return PurePosixPath("/run/deployer") / self.app / check_release_id(release_id) / "web.sock"
+
+    @property
+    def serving_socket(self) -> PurePosixPath:
+        """The symlink nginx connects through: renamed atomically to switch traffic (on disk,
+        root's: it survives a reboot, and the app user cannot move it)."""
+        return PurePosixPath("/var/lib/deployer") / self.app / "serving.sock"
+
+    def release_of_socket(self, target: str) -> str:
+        """The release id a ``serving_socket`` link target names ('' if it names none)."""
+        prefix = f"/run/deployer/{self.app}/"
+        if not target.startswith(prefix) or not target.endswith("/web.sock"):
+            return ""
+        rid = target[len(prefix) : -len("/web.sock")]
+        try:
+            return check_release_id(rid)
+        except ValueError:
+            return ""
 
     def unit(self, release_id: str) -> str:
         """The systemd instance running one release: ``<app>@<id>.service``."""

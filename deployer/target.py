@@ -151,6 +151,9 @@ class AppSpec(Frozen):
     # the sample's /ready answers 503 while its database is unreachable.
     ready_path: str | None = None
     workers: int = Field(2, ge=1, le=64)
+    # Seconds the release a deploy retires stays running without traffic: a rollback inside
+    # the window is a switch, not a boot (costs one more instance's memory meanwhile; 0: off).
+    keep_warm: int = Field(600, ge=0, le=86_400)
     env: dict[str, str] = Field(default_factory=dict)
     secrets: dict[str, SecretStr] = Field(default_factory=dict)
     migrations: str | None = None  # alembic ini, relative to the project root

@@ -367,6 +367,7 @@ def _restore(t, stage: str, file: Path, shown: str) -> None:
     """Load the local backup *file* into the stage's database (maintenance on meanwhile)."""
     from deployer.layout import Layout
     from deployer.ops import backup as ops_backup
+    from deployer.release.migrations import forget_script
 
     plan = ops_backup.BackupPlan(Layout(t.app.name))
     stamp = _stamp()
@@ -378,7 +379,9 @@ def _restore(t, stage: str, file: Path, shown: str) -> None:
         try:
             remote.sh(f"mkdir -p -m 0700 -- {plan.directory}")
             remote.write_file(ops_backup.upload_path(plan, stamp), file.read_bytes(), mode="0600")
-            script = ops_backup.restore_script(plan, stamp)
+            # the restored data may predate the scripts the database ran: the next deploy
+            # migrates again (see deployer.release.migrations)
+            script = f"{forget_script(plan.layout)}; {ops_backup.restore_script(plan, stamp)}"
             res = remote.sh(script, check=False, what="restore")
         finally:
             if not was_on:

@@ -338,6 +338,8 @@ def status(stage: str = STAGE_ARG, config_file: Path = CONFIG_OPT) -> None:
         health = f"unreachable: {exc}"
     cur = facts.state.ledger.current()
     console = Console()
+    if not console.is_terminal:  # pipes and CI logs: one line per fact
+        console.width = 200
     console.print(f"[bold]{stage}[/] {t.url}", highlight=False)
     rows = [
         ("release", f"{cur.id} version {cur.version} ({cur.sha256[:12]})" if cur else "none"),
@@ -347,6 +349,7 @@ def status(stage: str = STAGE_ARG, config_file: Path = CONFIG_OPT) -> None:
         ("disk", facts.disk_free),
         ("lock", facts.state.holder.describe() if facts.state.holder else "free"),
         ("maintenance", facts.maintenance),
+        *(("warm", w.describe()) for w in facts.warm),
     ]
     for key, value in rows:
         console.print(f"  {key:<12} {value}", highlight=False)

@@ -35,12 +35,12 @@ def header(app: str, role: str) -> str:
 
 def role_unit(web_unit: str, app: str, role: str, command: str) -> str:
     """The web unit's text with the role's description and command (run through env, so the
-    release's venv, first on its PATH, provides it); no reload (gunicorn's HUP) and no port."""
+    release's venv, first on its PATH, provides it); no reload (gunicorn's HUP) and no socket."""
     check_role(role, command)
     releases = str(Layout(app).releases)
     out = [header(app, role)]
     for line in web_unit.splitlines():
-        if line.startswith("#") or line.startswith("ExecReload="):
+        if line.startswith(("#", "ExecReload=", "RuntimeDirectory")):  # the socket is web's
             continue
         if line.startswith("Description="):
             line = f"Description={app} {role} (release %i)"

@@ -34,7 +34,8 @@ def job_units(web_unit: str, app: str, name: str, job: Mapping[str, str]) -> dic
     current = f"/srv/{app}/current"
     out = [f"{header_prefix(app, name)}{job['on']})."]
     for line in web_unit.replace(release, current).splitlines():
-        if line.startswith(("#", "ExecReload=", "Restart", "WantedBy=")) or line == "[Install]":
+        skip = ("#", "ExecReload=", "Restart", "WantedBy=", "RuntimeDirectory")
+        if line.startswith(skip) or line == "[Install]":
             continue
         if line.startswith("Description="):
             line = f"Description={app} job {name}"

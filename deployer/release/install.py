@@ -20,38 +20,11 @@ if TYPE_CHECKING:
     from deployer.remote import Remote
 
 UV_CACHE = "/var/cache/deployer/uv"
-PORT_BASE = 8001
-SLOTS_DIR = "/etc/deployer/apps"  # host state: each app's two port slots, allocated once
 
 
-def other_port(port: int | None, slots: tuple[int, int]) -> int:
-    """The slot a new release gets: the one of its app's slots the serving release does not
-    use."""
-    return slots[1] if port == slots[0] else slots[0]
-
-
-def slots_script(app: str) -> str:
-    """Run as root: print *app*'s two port slots, allocating them first if the host has none
-    recorded for it: the lowest pair (8001+2n, 8002+2n) no other app holds. Under a host-wide
-    lock, so two apps bootstrapped at once never get the same pair."""
-    q = shlex.quote
-    rec, d = q(f"{SLOTS_DIR}/{app}.slots"), q(SLOTS_DIR)
-    return (
-        f"set -e; mkdir -p {d}; exec 9>{d}/.lock; flock 9; "
-        f'if [ ! -s {rec} ]; then used=" $(cat {d}/*.slots 2>/dev/null | tr "\n" " ") "; '
-        f"a={PORT_BASE}; while :; do case \"$used\" in *\" $a \"*) a=$((a + 2));; *) break;; "
-        f'esac; done; printf "%s %s\n" "$a" "$((a + 1))" > {rec}; fi; cat {rec}'
-    )
-
-
-def app_slots(remote: Remote, app: str) -> tuple[int, int]:
-    """The app's port slots, recorded in the host's state (allocated on first use)."""
-    first, second = (int(p) for p in remote.sh(slots_script(app), what="port slots").stdout.split())
-    return first, second
-
-
-def release_env(port: int, workers: int) -> str:
-    return f"PORT={int(port)}\nWEB_CONCURRENCY={int(workers)}\n"
+def release_env(workers: int) -> str:
+    """A release's own settings (the app's are in shared/.env): its worker count."""
+    return f"WEB_CONCURRENCY={int(workers)}\n"
 
 
 def uv_env() -> str:
@@ -128,14 +101,12 @@ def install_release(
     artifact: Artifact,
     release_id: str,
     *,
-    port: int,
     workers: int,
     deps: Dependencies,
 ) -> None:
-    """Upload *artifact* and install it as *release_id* (slot *port*), uv first if the host
-    lacks it."""
+    """Install *artifact* (sent on stdin) as *release_id*, uv first if the host lacks it."""
     ensure_uv(remote)
-    script = install_script(layout, release_id, artifact.sha256, deps, release_env(port, workers))
+    script = install_script(layout, release_id, artifact.sha256, deps, release_env(workers))
     remote.sh(script, stdin=artifact.path.read_bytes(), what=f"install release {release_id}")
 
 
@@ -170,11 +141,10 @@ def copy_release(
     from_id: str,
     release_id: str,
     *,
-    port: int,
     workers: int,
     deps: Dependencies,
 ) -> None:
-    """Install *release_id* as a copy of the installed release *from_id* (slot *port*)."""
+    """Install *release_id* as a copy of the installed release *from_id*."""
     ensure_uv(remote)
-    script = copy_script(layout, from_id, release_id, deps, release_env(port, workers))
+    script = copy_script(layout, from_id, release_id, deps, release_env(workers))
     remote.sh(script, what=f"copy release {from_id} to {release_id}")

@@ -29,6 +29,7 @@ class Release:
     who: str = ""
     status: Status = "good"
     note: str = ""
+    previous: str = ""  # the release that served when a deploy made this one current
 
     def __post_init__(self) -> None:
         check_release_id(self.id)
@@ -63,8 +64,13 @@ class Ledger:
         return next((r for r in self.releases if r.status == "current"), None)
 
     def rollback_target(self) -> Release | None:
-        """The newest good release deployed before the current one (never a bad one)."""
+        """The release that served before the current one was deployed, if it is still good;
+        else the newest good release deployed before the current one (never a bad one). A
+        release redeployed after a rollback thus goes back to what served meanwhile."""
         cur = self.current()
+        before = self.get(cur.previous) if cur is not None and cur.previous else None
+        if before is not None and before.status == "good":
+            return before
         older = [r for r in self.releases if r.status == "good" and (cur is None or r.id < cur.id)]
         return older[-1] if older else None
 
@@ -74,13 +80,16 @@ class Ledger:
         others = [r for r in self.releases if r.id != release.id]
         return Ledger(tuple(sorted([*others, release], key=lambda r: r.id)))
 
-    def make_current(self, release_id: str) -> Ledger:
-        """Mark one release current; the previously current one becomes good."""
+    def make_current(self, release_id: str, *, deployed: bool = False) -> Ledger:
+        """Mark one release current; the previously current one becomes good (and, when a
+        deploy made it current, *deployed*, its ``previous``)."""
         if self.get(release_id) is None:
             raise KeyError(release_id)
+        cur = self.current()
+        prev = {"previous": cur.id} if deployed and cur is not None and cur.id != release_id else {}
         return Ledger(
             tuple(
-                replace(r, status="current")
+                replace(r, status="current", **prev)
                 if r.id == release_id
                 else replace(r, status="good")
                 if r.status == "current"

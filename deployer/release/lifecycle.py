@@ -4,12 +4,14 @@ deploy:   lock → upload → install → migrate → start → health → switc
           cleanup → unlock
 rollback: lock → start → health → switch → drain → record → unlock
 
-The new release runs beside the old one on the other port slot; nginx moves to it only after
-it answers its health path on that port, by a graceful reload; the old instance is stopped only
-after the old nginx workers have finished their requests. A failure in any phase up to the
-switch stops the new instance, restores the upstream if needed, marks the new release bad and
-leaves the previous release serving. The mechanics (install, units, nginx) are those of
-``install.py`` / ``switch.py``; this module decides order, undo and bookkeeping.
+The new release runs beside the old one, on its own unix socket; traffic moves to it only after
+it answers its health (and readiness) path there, by renaming the serving socket's symlink (no
+nginx reload: no client connection is closed). The old instance is then kept warm for the
+app's ``keep_warm`` window (a rollback inside it is a switch, not a boot), or drained and
+stopped. A failure in any phase up to the switch stops the new instance, points the symlink
+back if needed, marks the new release bad and leaves the previous release serving. The
+mechanics (install, units, socket) are those of ``install.py`` / ``switch.py``; this module
+decides order, undo and bookkeeping.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from typing import TYPE_CHECKING, ClassVar
 from deployer import engine
 from deployer.engine import Change, Done, Outcome, Result, Stop, UnitError
 from deployer.layout import Layout
-from deployer.names import DRAIN_TIMEOUT, new_release_id
-from deployer.release import install, ledger, switch
+from deployer.names import new_release_id
+from deployer.release import install, ledger, migrations, switch
 from deployer.release.audit import AuditEntry
 from deployer.release.lock import LockInfo, now_iso, release_script, whoami
 from deployer.release.phases import DEPLOY_PHASES, GATED, ROLLBACK_PHASES, with_hooks
@@ -110,20 +112,6 @@ class Removed(ReleaseChange):
     verb: ClassVar[str] = "removed"
 
 
-def nginx_workers_script() -> str:
-    """PIDs of nginx's current worker processes (children of the master)."""
-    return 'pgrep -P "$(cat /run/nginx.pid 2>/dev/null || echo 0)" 2>/dev/null || true'
-
-
-def wait_gone_script(pids: list[int], timeout: int = DRAIN_TIMEOUT) -> str:
-    """Wait until none of ``pids`` is alive (old nginx workers draining), at most ``timeout``."""
-    alive = " || ".join(f"kill -0 {int(p)} 2>/dev/null" for p in pids) or "false"
-    return (
-        f"i=0; while {{ {alive}; }} && [ $i -lt {int(timeout) * 10} ]; do sleep 0.1; "
-        "i=$((i+1)); done; true"
-    )
-
-
 def prune_script(layout: Layout, release_ids: list[str], keep_shas: set[str]) -> str:
     """Stop/disable units of removed releases, delete their directories and stray artifacts."""
     q = shlex.quote
@@ -171,10 +159,8 @@ class Run:
     state: HostState | None = None
     release_id: str = ""
     release: ledger.Release | None = None
-    port: int = 0
-    old_port: int | None = None
+    old_serving: str = ""  # the release traffic went to before this run ('' if none)
     old_units: list[str] = field(default_factory=list)
-    workers_before: list[int] = field(default_factory=list)
     started: bool = False
     env_swapped: bool = False
     copy_from: str = ""  # an environment change: the release whose files are copied
@@ -261,16 +247,14 @@ class Run:
     # -- phases ----------------------------------------------------------------------------------
     def phase_lock(self) -> str:
         self.state = acquire_lock(self.remote, self.layout, self.info)
-        self.old_port = self.state.serving_port
-        slots = install.app_slots(self.remote, self.target.app.name)
-        self.port = install.other_port(self.old_port, slots)
+        self.old_serving = self.state.serving
         cur = self.state.ledger.current()
         if self.action == "deploy":
             return self._plan_deploy(cur)
         return self._plan_rollback(cur)
 
     def _plan_deploy(self, cur: ledger.Release | None) -> str:
-        if self.state.serving_port is None and not self.bootstrap:
+        if not self.state.serving and not self.bootstrap:
             raise UnitError("nothing is serving on this host yet: run `deployer bootstrap` first")
         art = self.artifact
         if art is None:  # an environment change: a copy of the current release's files
@@ -298,7 +282,7 @@ class Run:
             status="good",
             note=self.message,
         )
-        return f"held; new release {self.release_id} on port {self.port}"
+        return f"held; new release {self.release_id}"
 
     def _compute_env(self) -> None:
         """The new .env from the one on the host, read under the lock (a concurrent change
@@ -320,7 +304,8 @@ class Run:
             self.noop, self.release_id, self.release = True, cur.id, cur
             raise Stop(f"release {cur.id} is already current: no-op")
         self.release_id, self.release = target.id, target
-        return f"held; rolling back to {target.id} ({target.version}) on port {self.port}"
+        warm = " (warm)" if target.id in self.state.warm else ""
+        return f"held; rolling back to {target.id} ({target.version}){warm}"
 
     def phase_upload(self) -> Done | str:
         art = self.artifact
@@ -343,7 +328,6 @@ class Run:
                 self.layout,
                 self.copy_from,
                 self.release_id,
-                port=self.port,
                 workers=spec.workers,
                 deps=spec.dependencies(),
             )
@@ -353,7 +337,6 @@ class Run:
                 self.layout,
                 self.artifact,
                 self.release_id,
-                port=self.port,
                 workers=spec.workers,
                 deps=spec.dependencies(),
             )
@@ -374,6 +357,12 @@ class Run:
         return "previous .env restored"
 
     @property
+    def keep_warm(self) -> int:
+        """Seconds the retired release stays warm: none for an environment change (its
+        instance holds the old values)."""
+        return 0 if self.copy_from else self.target.app.keep_warm
+
+    @property
     def app_env_path(self) -> str:
         from deployer.ops.exec import env_file
 
@@ -382,22 +371,25 @@ class Run:
     def phase_migrate(self) -> Done | str:
         if not self.target.app.migrations:
             return "no migrations configured"
-        migrate(self.remote, self.target, self.release_id)
+        if not migrations.migrate(self.remote, self.target, self.release_id):
+            return "skipped: the database has run these migration scripts already"
         return Done([Migrated(self.release_id)], "alembic upgrade head")
 
-    def phase_start(self) -> Done:
-        env = ""
-        if self.action == "rollback":  # an existing release dir: give it the free slot
-            env = install.release_env(self.port, self.target.app.workers)
+    def phase_start(self) -> Done | str:
         new_unit = self.layout.unit(self.release_id)
         self.old_units = [u for u in self.state.active_units if u != new_unit]
         self._write_role_units()
         self.started = True
-        # The daemon reload that enabling needs is left to the drain phase, off the path to
-        # the health check (the boot-time symlink is written here all the same).
-        switch.start_instance(
-            self.remote, self.layout, self.release_id, restart=True, env=env, reload=False
-        )
+        if self.action == "rollback" and new_unit in self.state.active_units:
+            # kept warm since it served: end its window, start it again at boot
+            q = shlex.quote
+            script = f"{switch.unwarm_script(self.layout, [self.release_id])}; "
+            script += f"systemctl enable --quiet --no-reload {q(new_unit)}"
+            self.remote.sh(script, what=f"keep {new_unit}")
+            return f"{new_unit} is running (warm): no start"
+        # Enabled without a daemon reload (0.1-0.3 s on the way to the health check): that only
+        # writes the boot-time symlink; the role units written above are loaded in drain.
+        switch.start_instance(self.remote, self.layout, self.release_id, restart=True, reload=False)
         return Done([Started(self.release_id)], new_unit)
 
     def _write_role_units(self) -> None:
@@ -435,33 +427,43 @@ class Run:
         return self._hook("post_rollback")
 
     def phase_health(self) -> str:
-        bodies = [
-            switch.wait_healthy(self.remote, self.layout, self.release_id, self.port, path)
-            for path in self.target.app.gate_paths  # health, then readiness: the gate
-        ]
-        return bodies[0].strip()[:120]
+        paths = self.target.app.gate_paths  # health, then readiness: the gate
+        body = switch.wait_healthy(self.remote, self.layout, self.release_id, paths)
+        return body.strip()[:120]
 
     def phase_switch(self) -> Done:
         waited = self.before_switch() if self.before_switch else ""
-        self.switched = True  # from here on, undo puts the old upstream back
-        out = switch.switch_upstream(
-            self.remote, self.target.app.name, self.port, before=nginx_workers_script()
-        )  # the workers listed before the reload are the old ones, to drain
-        self.workers_before = [int(p) for p in out.split() if p.isdigit()]
-        detail = "; ".join(d for d in (f"nginx -> 127.0.0.1:{self.port}", waited) if d)
-        return Done([Switched(self.release_id)], detail)
+        self.switched = True  # from here on, undo points the symlink back
+        switch.switch_traffic(self.remote, self.layout, self.release_id)
+        to = f"{self.layout.serving_socket} -> {self.layout.socket(self.release_id)}"
+        return Done([Switched(self.release_id)], "; ".join(d for d in (to, waited) if d))
 
     def phase_drain(self) -> Done:
-        # Once the old workers are gone no request can reach the old instance any more: then
-        # let it finish stopping on its own. Same round trip: the daemon reload that enabling
-        # the new unit skipped runs meanwhile.
-        wait = wait_gone_script(self.workers_before)
-        before = f"systemctl daemon-reload & r=$!; {wait}; wait $r"
+        # The release that served stays warm (deploys only) or, like every other old instance,
+        # is stopped once no connection waits in its accept queue; systemd finishes the graceful
+        # stop on its own. Same round trip: the daemon reload for role and job units.
+        keep = warm_keeper(self.old_serving, self.release_id, self.action, self.keep_warm)
+        if keep and self.layout.unit(keep) not in self.old_units:
+            keep = ""  # not running: nothing to keep
+        doomed = [u for u in self.old_units if not keep or u != self.layout.unit(keep)]
+        rids = [unit_release(u) for u in doomed]
+        sockets = [str(self.layout.socket(r)) for r in rids if r]
+        # unit files written by the start phase (roles, jobs) need the daemon reload; enabling
+        # with --no-reload only wrote a boot-time symlink, which systemd reads at boot anyway
+        reload = bool(self.target.app.processes or self.target.app.schedule)
+        parts = ["systemctl daemon-reload & r=$!" if reload else "r="]
+        if keep:
+            until = time_in(self.keep_warm)
+            parts.append(switch.keep_warm_script(self.layout, keep, self.keep_warm, until))
+        parts += [switch.drain_script(sockets), '[ -z "$r" ] || wait $r']
+        parts.append(switch.unwarm_script(self.layout, [r for r in rids if r in self.state.warm]))
         if self.env_swapped:  # the old values are not needed any more
-            before += f"; rm -f -- {shlex.quote(self.app_env_path + '.previous')}"
-        switch.stop_instances(self.remote, self.old_units, wait=False, before=before)
-        stopped = [Stopped(u.split("@", 1)[1].removesuffix(".service")) for u in self.old_units]
-        detail = f"stopped {', '.join(self.old_units) or 'nothing'}"
+            parts.append(f"rm -f -- {shlex.quote(self.app_env_path + '.previous')}")
+        switch.stop_instances(self.remote, doomed, wait=False, before="; ".join(parts))
+        stopped = [Stopped(r) for r in rids if r]
+        detail = f"stopped {', '.join(doomed) or 'nothing'}"
+        if keep:
+            detail += f"; {keep} kept warm for {self.keep_warm} s"
         roles = self.target.app.processes
         if roles:  # started on the release that now serves; the older ones drained
             from deployer.ops.processes import move_script
@@ -494,7 +496,8 @@ class Run:
         led = self.state.ledger  # read under the lock we still hold
         rel = self.release
         assert rel is not None
-        led = led.add(led.get(rel.id) or rel).make_current(rel.id)
+        deployed = self.action == "deploy"
+        led = led.add(led.get(rel.id) or rel).make_current(rel.id, deployed=deployed)
         write_ledger(
             self.remote,
             self.layout,
@@ -546,13 +549,13 @@ class Run:
 
     # -- undo (newest first, after a failure up to the switch: see ``deployer.engine``) ----------
     def undo_switch(self, _err: UnitError) -> str:
-        if not self.switched or self.old_port is None:
+        if not self.switched or not self.old_serving:
             return ""
-        switch.switch_upstream(self.remote, self.target.app.name, self.old_port)
-        return f"nginx back to 127.0.0.1:{self.old_port}"
+        switch.switch_traffic(self.remote, self.layout, self.old_serving)
+        return f"traffic back to {self.old_serving}"
 
     def undo_start(self, _err: UnitError) -> str:
-        if not self.started:
+        if not self.started or self.release_id == self.old_serving:
             return ""
         switch.stop_instances(self.remote, [self.layout.unit(self.release_id)])
         return f"stopped {self.layout.unit(self.release_id)}"
@@ -574,6 +577,32 @@ class Run:
 
 
 # -- decisions: pure functions of the host's release state ---------------------------------------
+def warm_keeper(serving: str, new: str, action: str, seconds: int) -> str:
+    """The release kept warm after a switch to *new*: the one that served, after a deploy
+    with a window ('' if none: a rollback retires a release that failed its users)."""
+    if action != "deploy" or seconds <= 0 or not serving or serving == new:
+        return ""
+    return serving
+
+
+def unit_release(unit: str) -> str:
+    """The release id of an ``<app>@<id>.service`` unit ('' if it is not one)."""
+    from deployer.names import check_release_id
+
+    rid = unit.partition("@")[2].removesuffix(".service")
+    try:
+        return check_release_id(rid)
+    except ValueError:
+        return ""
+
+
+def time_in(seconds: int) -> str:
+    """UTC time *seconds* from now, ISO 8601 (when a warm window ends, for ``status``)."""
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def already_current(state: HostState, sha256: str) -> ledger.Release | None:
     """The current release when it runs this artifact and ``current`` names it (deploying it
     again is a no-op); None when a deploy must happen."""
@@ -604,25 +633,6 @@ def marked_bad(led: ledger.Ledger, release: ledger.Release, note: str) -> ledger
     if existing is not None and existing.status == "current":
         return None
     return led.add(replace(existing or release, status="bad", note=note))
-
-
-def migrate_argv(target: Target, release_dir: str) -> list[str]:
-    """alembic upgrade head as the app user with the app's environment (secrets stay in files)."""
-    app = target.app.name
-    return [
-        "systemd-run", "--quiet", "--wait", "--pipe", "--collect",
-        "--uid", app, "--gid", app,
-        "-p", f"EnvironmentFile={target.layout.env_file}",
-        "-p", f"WorkingDirectory={release_dir}",
-        f"{release_dir}/venv/bin/alembic", "-c", str(target.app.migrations), "upgrade", "head",
-    ]  # fmt: skip
-
-
-def migrate(remote: Remote, target: Target, release_id: str) -> None:
-    """Run a release's migrations, then mark it migrated."""
-    rel = str(target.layout.release(release_id))
-    remote.run(migrate_argv(target, rel), sudo=True, what="migrations")
-    remote.run(["touch", f"{rel}/.migrated"], sudo=True)
 
 
 def fetch_artifact(remote: Remote, layout: Layout, sha256: str, out_dir: Path) -> Path:

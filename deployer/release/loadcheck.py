@@ -1,5 +1,6 @@
 """A small, bounded load generator: N requests at concurrency C against one URL, counting
-failures and the versions the app reports.
+failures and the versions the app reports. Strict: HTTP/1.1 keep-alive connections and no
+retry of any kind, so a connection the server closes under a request is a failed request.
 
 Used by the release tests and the benchmark to prove a deploy drops nothing. The domain can be
 resolved to a given address (like ``curl --resolve``): the request goes to that address while
@@ -32,8 +33,7 @@ class LoadResult:
 
     sent: int = 0
     ok: int = 0
-    failed: int = 0  # transport errors + non-2xx
-    retried: int = 0  # requests re-sent once because a keep-alive connection closed unanswered
+    failed: int = 0  # transport errors + non-2xx (nothing is retried: a retry is a failure)
     statuses: Counter[int] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     versions: Counter[str] = field(default_factory=Counter)
@@ -44,7 +44,7 @@ class LoadResult:
         rps = self.sent / self.seconds if self.seconds else 0.0
         return (
             f"{self.sent} requests in {self.seconds:.1f} s ({rps:.0f}/s): {self.ok} ok, "
-            f"{self.failed} failed, {self.retried} retried; versions {dict(self.versions)}; "
+            f"{self.failed} failed; versions {dict(self.versions)}; "
             f"statuses {dict(self.statuses)}; errors {dict(self.errors)}"
             + ("; TIMED OUT" if self.timed_out else "")
         )
@@ -143,26 +143,12 @@ async def _one(
 ) -> None:
     import httpx
 
-    for attempt in (1, 2):
-        answered = False
-        try:
-            async with client.stream("GET", url, headers=headers, extensions=extensions) as resp:
-                answered = True
-                await resp.aread()
-            break
-        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            # The connection closed before any byte of a response: nginx closes idle keep-alive
-            # connections when a graceful reload retires its old workers, racing a request the
-            # client just sent. User agents retry idempotent requests then (RFC 9112, 9.3.1):
-            # retried once, and counted. A response cut after its headers is a failure.
-            if attempt == 1 and not answered:
-                result.retried += 1
-                continue
-            _failed(result, exc)
-            return
-        except httpx.HTTPError as exc:
-            _failed(result, exc)
-            return
+    try:  # one attempt: a strict client, like most SDKs, scripts and health checkers
+        async with client.stream("GET", url, headers=headers, extensions=extensions) as resp:
+            await resp.aread()
+    except httpx.HTTPError as exc:  # e.g. a keep-alive connection closed under a request
+        _failed(result, exc)
+        return
     result.statuses[resp.status_code] += 1
     if not 200 <= resp.status_code < 300:
         result.failed += 1

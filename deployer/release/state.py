@@ -1,13 +1,13 @@
 """Release state on a host, read in one round trip and written atomically.
 
-Reads: the ledger, the lock holder, the release directories, the ``current`` link and the nginx
-upstream line. Writes: the ledger (atomic replace), audit lines (append), the lock (lock.py).
+Reads: the ledger, the lock holder, the release directories, the ``current`` link, the serving
+socket's link, the running instances and the warm ones. Writes: the ledger (atomic replace),
+audit lines (append), the lock (lock.py).
 Every command is built here from validated values; ``remote`` is a connected ``Remote``.
 """
 
 from __future__ import annotations
 
-import re
 import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -15,14 +15,12 @@ from typing import TYPE_CHECKING
 from deployer.layout import Layout
 from deployer.release import audit, lock
 from deployer.release.ledger import Ledger
-from deployer.release.switch import upstream_path
 
 if TYPE_CHECKING:
     from deployer.remote import Remote
 
 SEP = "----deployer-section----"
-STATE_SECTIONS = 6
-UPSTREAM_PORT = re.compile(r"server\s+127\.0\.0\.1:(\d+)\s*;")
+STATE_SECTIONS = 7
 
 
 @dataclass(frozen=True)
@@ -33,8 +31,9 @@ class HostState:
     holder: lock.LockInfo | None
     release_dirs: tuple[str, ...]
     current_link: str  # release id the ``current`` symlink points at ('' if none)
-    serving_port: int | None  # port in the nginx upstream file
+    serving: str  # release id the serving socket's link names ('' if none)
     active_units: tuple[str, ...] = ()  # running <app>@<id>.service instances
+    warm: tuple[str, ...] = ()  # releases kept running without traffic (their window open)
 
 
 def read_script(layout: Layout) -> str:
@@ -45,29 +44,32 @@ def read_script(layout: Layout) -> str:
         f"cat -- {q(str(layout.lock_dir))}/info.json 2>/dev/null",
         f"ls -1 -- {q(str(layout.releases))} 2>/dev/null",
         f"readlink -- {q(str(layout.current))} 2>/dev/null",
-        f"cat -- {q(upstream_path(layout.app))} 2>/dev/null",
+        f"readlink -- {q(str(layout.serving_socket))} 2>/dev/null",
         f"systemctl list-units --plain --no-legend --state=active {q(layout.app + '@*.service')}"
         " | cut -d' ' -f1",
+        f"systemctl list-units --plain --no-legend --state=active "
+        f"{q(f'deployer-{layout.app}-warm-*.timer')} | cut -d' ' -f1",
     ]
     return f"; echo {SEP}; ".join(parts) + "; true"
 
 
-def parse_state(stdout: str) -> HostState:
+def parse_state(stdout: str, layout: Layout) -> HostState:
     sections = [*stdout.split(SEP + "\n"), *[""] * STATE_SECTIONS][:STATE_SECTIONS]
-    ledger_text, lock_text, dirs, link, upstream, units = sections
-    port = UPSTREAM_PORT.search(upstream)
+    ledger_text, lock_text, dirs, link, serving, units, timers = sections
+    prefix = f"deployer-{layout.app}-warm-"
     return HostState(
         ledger=Ledger.from_json(ledger_text),
         holder=lock.parse_holder(lock_text),
         release_dirs=tuple(line for line in dirs.split() if line),
         current_link=link.strip().rstrip("/").rsplit("/", 1)[-1],
-        serving_port=int(port.group(1)) if port else None,
+        serving=layout.release_of_socket(serving.strip()),
         active_units=tuple(units.split()),
+        warm=tuple(t[len(prefix) : -len(".timer")] for t in timers.split() if t.startswith(prefix)),
     )
 
 
 def read_state(remote: Remote, layout: Layout) -> HostState:
-    return parse_state(remote.sh(read_script(layout), what="read release state").stdout)
+    return parse_state(remote.sh(read_script(layout), what="read release state").stdout, layout)
 
 
 def write_ledger(
@@ -106,7 +108,7 @@ def acquire_lock(remote: Remote, layout: Layout, info: lock.LockInfo) -> HostSta
         from deployer.remote import CommandError
 
         raise CommandError("take deploy lock", res.code, res.stderr, res.stdout)
-    return parse_state(rest)
+    return parse_state(rest, layout)
 
 
 def release_lock(remote: Remote, layout: Layout, info: lock.LockInfo) -> None:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 from deployer import envfile
 from deployer.engine import Change, Done, Result
-from deployer.release.lifecycle import Run, migrate
+from deployer.release.lifecycle import Run
+from deployer.release.migrations import migrate
 from deployer.release.state import HostState, parse_state
 from deployer.steps.base import Context, FileSpec, Step, file_changes, write_files
 from deployer.steps.facts import Facts
@@ -78,28 +79,26 @@ class Migrate(Change):
         return f"alembic upgrade head ({self.config}) for release {self.release_id}"
 
 
-def release_state(facts: Facts) -> HostState:
+def release_state(facts: Facts, target: Target) -> HostState:
     """The release state section of the facts (the same read the deploy lock does)."""
-    return parse_state(facts.raw.get("release_state", ""))
+    return parse_state(facts.raw.get("release_state", ""), target.layout)
 
 
-def serving_release(facts: Facts) -> str:
-    """The release that serves now, when the ledger, ``current`` and nginx agree ('' if not)."""
-    state = release_state(facts)
+def serving_release(facts: Facts, target: Target) -> str:
+    """The release that serves now, when the ledger, ``current`` and the serving socket
+    agree ('' if not)."""
+    state = release_state(facts, target)
     cur = state.ledger.current()
-    port = facts.kv("current_env").get("PORT", "")
     if cur is None or state.current_link != cur.id or not facts.get("current_installed"):
         return ""
-    if state.serving_port is None or str(state.serving_port) != port:
-        return ""
-    return cur.id
+    return cur.id if state.serving == cur.id else ""
 
 
 def release_changes(facts: Facts, target: Target, artifact: Artifact) -> list[Change]:
     """Deploy unless the artifact is what serves; else migrations the serving release lacks."""
-    serving = serving_release(facts)
+    serving = serving_release(facts, target)
     if not serving or facts.get("current_sha") != artifact.sha256:
-        first = release_state(facts).serving_port is None
+        first = not release_state(facts, target).serving
         return [DeployRelease(artifact.sha256, artifact.version or "", first=first)]
     if target.app.migrations and not facts.get("current_migrated"):
         return [Migrate(serving, str(target.app.migrations))]

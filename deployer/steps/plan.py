@@ -120,7 +120,7 @@ def bootstrap(
     start = time.monotonic()
     ctx = Context(target=target, remote=remote, facts=gather(remote, target), artifact=artifact,
                   dry_run=dry_run, show=on_part, before_switch=before_switch)  # fmt: skip
-    ctx.release_id = app.serving_release(ctx.facts)
+    ctx.release_id = app.serving_release(ctx.facts, ctx.target)
 
     def refresh() -> None:
         ctx.facts = gather(remote, target)

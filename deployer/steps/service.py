@@ -23,7 +23,7 @@ def unit_file(target: Target) -> FileSpec:
 
 @dataclass(frozen=True)
 class StartInstance(Change):
-    """(Re)start the serving release's instance and wait until it answers on its port."""
+    """(Re)start the serving release's instance and wait until it answers on its socket."""
 
     kind: ClassVar[str] = "unit"
     release_id: str
@@ -56,10 +56,11 @@ def service_changes(facts: Facts, target: Target, artifact: Artifact) -> list[Ch
     changes: list[Change] = list(file_changes(facts, [unit_file(target)]))
     if deploying(facts, target, artifact):
         return changes  # the release lifecycle starts the new instance and stops the old
-    rid = serving_release(facts)
+    rid = serving_release(facts, target)
     unit = target.layout.unit(rid)
     workers = target.app.workers
-    running = release_state(facts).active_units
+    state = release_state(facts, target)
+    running = state.active_units
     active = unit in running
     enabled = unit in facts.lines("unit_enabled")
     settings = bool(file_changes(facts, [env_file(target)]))
@@ -69,7 +70,8 @@ def service_changes(facts: Facts, target: Target, artifact: Artifact) -> list[Ch
         changes.append(StartInstance(rid, unit, restart=True))
     elif not active or not enabled:
         changes.append(StartInstance(rid, unit))
-    others = sorted(u for u in running if u != unit)
+    warm = {target.layout.unit(r) for r in state.warm}  # their window ends them
+    others = sorted(u for u in running if u != unit and u not in warm)
     if others:
         changes.append(StopInstances(tuple(others)))
     return changes
@@ -93,11 +95,10 @@ class Service(Step):
         layout = ctx.target.layout
         for c in changes:
             if isinstance(c, StartInstance):
-                port = int(ctx.facts.kv("current_env").get("PORT", "0"))
-                env = release_env(port, c.workers) if c.workers else ""
+                env = release_env(c.workers) if c.workers else ""
                 switch.start_instance(ctx.remote, layout, c.release_id, restart=c.restart, env=env)
-                for path in ctx.target.app.gate_paths:  # health, then readiness
-                    switch.wait_healthy(ctx.remote, layout, c.release_id, port, path)
+                paths = ctx.target.app.gate_paths  # health, then readiness
+                switch.wait_healthy(ctx.remote, layout, c.release_id, paths)
             elif isinstance(c, StopInstances):
                 switch.stop_instances(ctx.remote, list(c.units))
         return ""

@@ -39,7 +39,7 @@ def install_cert_script(domain: str) -> str:
 
 
 def nginx_files(target: Target, *, tls: bool) -> list[FileSpec]:
-    """Site, TLS and header includes (the upstream file belongs to the release switch)."""
+    """Site, TLS and header includes (the serving socket's link belongs to the release switch)."""
     app = target.app.name
     available, _ = site_paths(app)
     site = render(
@@ -47,7 +47,7 @@ def nginx_files(target: Target, *, tls: bool) -> list[FileSpec]:
         app=app,
         app_id=app.replace("-", "_"),
         domain=target.domain,
-        upstream_file=switch.upstream_path(app),
+        serving_socket=target.layout.serving_socket,
         webroot=WEBROOT,
         tls=tls,
         tls_include=TLS_INCLUDE,

@@ -14,7 +14,8 @@ from bootstrap_helpers import REPO, deployer, write_outputs
 from deployer.release.loadcheck import Background, LoadResult, run_load
 from deployer.sandbox import Host
 
-LOAD = {"requests": 2000, "concurrency": 10, "max_seconds": 300}
+# A strict client (no retry): >= 5,000 requests, 20 at a time, through nginx over HTTPS.
+LOAD = {"requests": 5000, "concurrency": 20, "max_seconds": 300}
 
 IMPORT_ERROR = "import module_that_does_not_exist  # broken on purpose\n"
 FAILING_MIGRATION = '''"""fails on purpose
@@ -133,6 +134,7 @@ def write_config(tmp: Path, stages: dict[str, Host], source: Path) -> Path:
             'requirements = "app/requirements.txt"',
             'version_file = "app/VERSION"',
             'ready_path = "/ready"',
+            "keep_warm = 3600",  # the window outlives the tests; ending it is tested explicitly
             'migrations = "app/alembic.ini"',
             'env = { ENVIRONMENT = "production" }',
             'secrets_from_env = ["SECRET_KEY"]',

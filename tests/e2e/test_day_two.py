@@ -202,7 +202,6 @@ def test_env_set_is_seen_with_no_failed_request_and_a_breaking_value_changes_not
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = load.result
     print("load during env set:", result.summary())
-    # (retries on keep-alive connections an nginx reload closed are the switch's to remove)
     assert result.sent >= 2000 and result.failed == 0, result.summary()
     after = stage.sample()
     assert after.failed == 0 and set(after.versions) == {"1.5.0-env"}, after.summary()

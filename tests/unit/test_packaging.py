@@ -48,11 +48,11 @@ def test_wheel_ships_templates_and_renders_from_them(tmp_path: Path) -> None:
         "import deployer, sys\n"
         "from deployer.render import render\n"
         "assert deployer.__file__.startswith(sys.argv[1]), deployer.__file__\n"
-        "print(render('nginx-upstream.conf.j2', port=8123))\n"
+        "print(render('certbot-env.conf.j2', acme_ca='/x/ca-8123.pem'))\n"
     )
     shown = subprocess.run(
         [sys.executable, "-c", probe, str(site)],
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(site)},
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    assert "127.0.0.1:8123" in shown.stdout
+    assert "/x/ca-8123.pem" in shown.stdout

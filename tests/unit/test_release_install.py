@@ -69,25 +69,3 @@ def test_stop_waits_for_the_graceful_exit_unless_told_not_to() -> None:
     units = ["app@r1.service"]
     assert stop_argv(units) == ["systemctl", "disable", "--quiet", "--now", "app@r1.service"]
     assert "--no-block" in stop_argv(units, wait=False)
-
-
-def test_each_app_gets_its_own_port_slots_recorded_once(tmp_path, monkeypatch) -> None:
-    import subprocess
-
-    from deployer.release import install
-
-    monkeypatch.setattr(install, "SLOTS_DIR", str(tmp_path / "apps"))
-
-    def slots(app: str) -> list[int]:
-        done = subprocess.run(["sh", "-c", install.slots_script(app)], capture_output=True,
-                              text=True, check=True)  # fmt: skip
-        return [int(p) for p in done.stdout.split()]
-
-    assert slots("app") == [8001, 8002]
-    assert slots("hello") == [8003, 8004]
-    assert slots("app") == [8001, 8002]  # recorded: the same on every run
-    (tmp_path / "apps" / "app.slots").unlink()  # removed: its pair is free again
-    assert slots("third") == [8001, 8002]
-    assert install.other_port(None, (8003, 8004)) == 8003
-    assert install.other_port(8003, (8003, 8004)) == 8004
-    assert install.other_port(8004, (8003, 8004)) == 8003

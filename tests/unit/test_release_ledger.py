@@ -66,6 +66,19 @@ def test_rollback_target_is_older_than_current_after_a_rollback() -> None:
     assert led.rollback_target().id == rid(0)
 
 
+def test_a_redeploy_after_a_rollback_goes_back_to_what_served_meanwhile() -> None:
+    # v1 (0) -> deploy v2 (1) -> rollback to v1 -> deploy v2 again (2): rollback -> v1, not (1)
+    led = ledger_of("current").add(Release(id=rid(1), sha256=SHA))
+    led = led.make_current(rid(1), deployed=True).make_current(rid(0))
+    assert led.current().previous == ""  # a rollback names no new "previous"
+    led = led.add(Release(id=rid(2), sha256=SHA)).make_current(rid(2), deployed=True)
+    assert led.current().previous == rid(0)
+    assert led.rollback_target().id == rid(0)
+    assert Ledger.from_json(led.to_json()) == led
+    # what served before is bad by now: the older-good rule again
+    assert led.mark_bad(rid(0)).rollback_target().id == rid(1)
+
+
 def test_mark_bad_refuses_the_serving_release() -> None:
     led = ledger_of("good", "current")
     with pytest.raises(ValueError):

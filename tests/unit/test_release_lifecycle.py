@@ -1,6 +1,5 @@
 """Command builders of the deploy lifecycle (no host): drain wait, pruning, artifact paths."""
 
-import os
 import subprocess
 
 import pytest
@@ -13,21 +12,24 @@ OLD = "20261127T140000-" + "a" * 16
 NEW = "20261127T150000-" + "b" * 16
 
 
-def test_wait_gone_returns_once_the_old_workers_have_exited() -> None:
-    # a process we do not parent (so it is reaped by init, like nginx's workers)
-    out = subprocess.run(["sh", "-c", "sleep 0.5 >/dev/null & echo $!"], capture_output=True,
-                         text=True, check=True)  # fmt: skip
-    pid = int(out.stdout)
-    done = subprocess.run(["sh", "-c", lifecycle.wait_gone_script([pid])], check=False)
-    assert done.returncode == 0
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
+@pytest.mark.parametrize(
+    ("serving", "action", "seconds", "kept"),
+    [
+        (OLD, "deploy", 600, OLD),  # the release a deploy retires stays warm
+        (OLD, "deploy", 0, ""),  # window off
+        (OLD, "rollback", 600, ""),  # a rollback retires a release that failed its users
+        ("", "deploy", 600, ""),  # a first release: nothing served before
+        (NEW, "deploy", 600, ""),  # the same release: nothing to keep
+    ],
+)
+def test_warm_keeper(serving: str, action: str, seconds: int, kept: str) -> None:
+    assert lifecycle.warm_keeper(serving, NEW, action, seconds) == kept
 
 
-def test_wait_gone_with_no_workers_does_not_wait() -> None:
-    script = lifecycle.wait_gone_script([])
-    assert "false" in script
-    assert subprocess.run(["sh", "-c", script], check=False, timeout=5).returncode == 0
+def test_unit_release_reads_only_release_units() -> None:
+    assert lifecycle.unit_release(f"app@{OLD}.service") == OLD
+    assert lifecycle.unit_release("app@8001.service") == ""
+    assert lifecycle.unit_release("nginx.service") == ""
 
 
 def test_prune_removes_units_dirs_and_only_stray_artifacts() -> None:
@@ -81,7 +83,7 @@ V2 = Release(NEW, SHA_B, version="2", status="current")
 
 
 def state(*releases: Release, link: str = NEW, dirs: tuple[str, ...] = (OLD, NEW)) -> HostState:
-    return HostState(Ledger(releases), None, dirs, link, 8001)
+    return HostState(Ledger(releases), None, dirs, link, link)
 
 
 @pytest.mark.parametrize(
@@ -159,10 +161,10 @@ def test_undo_commands_follow_what_the_run_did() -> None:
     run.release_id = NEW
     assert run.undo_switch(err) == "" and run.undo_start(err) == ""  # nothing done yet: no undo
     assert run.remote.commands == []
-    run.started, run.switched, run.old_port = True, True, 8002
-    assert run.undo_switch(err) == "nginx back to 127.0.0.1:8002"
+    run.started, run.switched, run.old_serving = True, True, OLD
+    assert run.undo_switch(err) == f"traffic back to {OLD}"
     assert run.undo_start(err) == f"stopped app@{NEW}.service"
     switch_back, stop = run.remote.commands
-    assert "server 127.0.0.1:8002;" in switch_back
+    assert f"/run/deployer/app/{OLD}/web.sock" in switch_back
     assert stop == f"systemctl disable --quiet --now app@{NEW}.service"
     assert run.undo_lock(UnitError("held", unit="lock")) == ""  # a refused lock: nothing ours

@@ -1,62 +1,138 @@
-"""The nginx upstream switch script, run for real with stand-in nginx/systemctl (no host)."""
+"""The traffic switch and the drain, run for real on unix sockets in a temporary directory."""
 
 from __future__ import annotations
 
-import os
+import socket
 import subprocess
+import threading
+import time
 from pathlib import Path
 
-from deployer.release.switch import switch_script
+import pytest
 
-# Stand-in nginx: `nginx -t` fails when the upstream names port 9999 (a "broken" config).
-FAKE_NGINX = '#!/bin/sh\ngrep -q 9999 "$UPSTREAM" && { echo "emerg: bad" >&2; exit 1; }; exit 0\n'
-FAKE_SYSTEMCTL = '#!/bin/sh\necho "$*" >> "$CALLS"\n'
+from deployer.release.switch import drain_script, link_script
 
 
-def run_switch(tmp: Path, port: int) -> subprocess.CompletedProcess:
-    bin_dir = tmp / "bin"
-    bin_dir.mkdir(exist_ok=True)
-    for name, text in (("nginx", FAKE_NGINX), ("systemctl", FAKE_SYSTEMCTL)):
-        (bin_dir / name).write_text(text)
-        (bin_dir / name).chmod(0o755)
-    upstream = tmp / "deployer" / "app-upstream.conf"
-    env = {
-        **os.environ,
-        "PATH": f"{bin_dir}:{os.environ['PATH']}",
-        "UPSTREAM": str(upstream),
-        "CALLS": str(tmp / "calls"),
-    }
-    script = switch_script(str(upstream), port)
-    return subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
+def serve(path: Path, name: bytes) -> socket.socket:
+    """A unix socket server answering every connection with *name* (until closed)."""
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(str(path))
+    srv.listen(64)
+
+    def loop() -> None:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(name)
+
+    threading.Thread(target=loop, daemon=True).start()
+    return srv
 
 
-def test_switch_writes_the_new_upstream_and_reloads(tmp_path: Path) -> None:
-    upstream = tmp_path / "deployer" / "app-upstream.conf"
-    upstream.parent.mkdir()
-    upstream.write_text("server 127.0.0.1:8001;\n")
-    done = run_switch(tmp_path, 8002)
+def ask(path: Path) -> bytes:
+    with socket.socket(socket.AF_UNIX) as c:
+        c.settimeout(2)
+        c.connect(str(path))
+        return c.recv(16)
+
+
+def sh(script: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
+
+
+def test_switching_the_link_loses_no_connection(tmp_path: Path) -> None:
+    a, b = serve(tmp_path / "a.sock", b"a"), serve(tmp_path / "b.sock", b"b")
+    link = tmp_path / "lib" / "serving.sock"
+    assert sh(link_script(str(link), str(tmp_path / "a.sock"))).stdout == ""  # none before
+    seen: list[bytes | str] = []
+    stop = threading.Event()
+
+    def client() -> None:
+        while not stop.is_set():
+            try:
+                seen.append(ask(link))
+            except OSError as exc:  # a connect that found no link or no socket
+                seen.append(repr(exc))
+
+    worker = threading.Thread(target=client)
+    worker.start()
+    for i in range(40):  # back and forth, under a client connecting all the time
+        to = tmp_path / ("b.sock" if i % 2 == 0 else "a.sock")
+        before = sh(link_script(str(link), str(to))).stdout.strip()
+        assert before == str(tmp_path / ("a.sock" if i % 2 == 0 else "b.sock"))
+        time.sleep(0.005)
+    stop.set()
+    worker.join()
+    a.close(), b.close()
+    assert set(seen) == {b"a", b"b"}, [x for x in seen if isinstance(x, str)][:3]
+    assert sorted(p.name for p in link.parent.iterdir()) == ["serving.sock"]  # no temp left
+
+
+@pytest.mark.skipif(subprocess.run(["sh", "-c", "command -v ss"]).returncode, reason="no ss")
+def test_drain_waits_for_the_accept_queue_to_empty(tmp_path: Path) -> None:
+    path = tmp_path / "old.sock"
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(str(path))
+    srv.listen(8)
+    waiting = socket.socket(socket.AF_UNIX)
+    waiting.connect(str(path))  # queued: nobody accepted it yet
+    drain = subprocess.Popen(["sh", "-c", drain_script([str(path)], timeout=10)])
+    time.sleep(0.5)
+    assert drain.poll() is None  # still waiting for the queued connection
+    conn, _ = srv.accept()
+    assert drain.wait(timeout=5) == 0
+    for s in (conn, waiting, srv):
+        s.close()
+
+
+def test_drain_of_nothing_returns_at_once() -> None:
+    assert drain_script([]) == "true"
+    sh(drain_script([str(Path("/nonexistent/web.sock"))], timeout=1))  # gone: empty queue
+
+
+def test_health_script_waits_for_each_path_on_the_release_socket(tmp_path: Path) -> None:
+    import http.server
+    import os
+    import socketserver
+
+    from deployer.release.switch import local_health_script
+
+    answers = {"/health": [200], "/ready": [503, 503, 200]}  # readiness comes late
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            queue = answers[self.path]
+            code = queue.pop(0) if len(queue) > 1 else queue[0]
+            self.send_response(code)
+            self.end_headers()
+            self.wfile.write(f"{self.path} {code}".encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+        daemon_threads = True
+
+    class UnixHandler(Handler):
+        def address_string(self) -> str:
+            return "unix"
+
+    sock = tmp_path / "web.sock"
+    srv = Server(str(sock), UnixHandler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "systemctl").write_text("#!/bin/sh\necho ActiveState=active\n")
+    (bin_dir / "systemctl").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    script = local_health_script(str(sock), ("/health", "/ready"), "app@x.service", timeout=10)
+    try:
+        done = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
+    finally:
+        srv.shutdown()
     assert done.returncode == 0, done.stderr
-    assert upstream.read_text() == "server 127.0.0.1:8002;\n"
-    assert "reload nginx" in (tmp_path / "calls").read_text()
-    assert sorted(p.name for p in upstream.parent.iterdir()) == ["app-upstream.conf"]
-
-
-def test_failed_config_test_restores_the_old_upstream(tmp_path: Path) -> None:
-    upstream = tmp_path / "deployer" / "app-upstream.conf"
-    upstream.parent.mkdir()
-    upstream.write_text("server 127.0.0.1:8001;\n")
-    upstream.chmod(0o644)
-    done = run_switch(tmp_path, 9999)
-    assert done.returncode != 0
-    assert "emerg: bad" in done.stderr
-    assert upstream.read_text() == "server 127.0.0.1:8001;\n"
-    assert upstream.stat().st_mode & 0o777 == 0o644
-    calls = tmp_path / "calls"
-    assert not calls.exists() or "reload" not in calls.read_text()
-    assert sorted(p.name for p in upstream.parent.iterdir()) == ["app-upstream.conf"]
-
-
-def test_first_switch_that_fails_leaves_no_upstream(tmp_path: Path) -> None:
-    done = run_switch(tmp_path, 9999)
-    assert done.returncode != 0
-    assert list((tmp_path / "deployer").iterdir()) == []
+    assert done.stdout.strip() == "/health 200"  # the first path's answer
+    assert answers["/ready"] == [200]  # asked until it said 200

@@ -76,10 +76,12 @@ def target(**app_over):
     })  # fmt: skip
 
 
-def release_state(*, current: str = RID, port: int = 8001, units: str = UNIT) -> str:
+def release_state(*, current: str = RID, serving: str = RID, units: str = UNIT,
+                  warm: str = "") -> str:  # fmt: skip
     ledger = {"releases": [{"id": RID, "sha256": SHA, "status": "current"}]}
+    timers = f"deployer-app-warm-{warm}.timer" if warm else ""
     sections = [json.dumps(ledger), "", RID, f"/srv/app/releases/{current}",
-                f"server 127.0.0.1:{port};", units]  # fmt: skip
+                f"/run/deployer/app/{serving}/web.sock", units, timers]  # fmt: skip
     return f"\n{SEP}\n".join(sections)
 
 
@@ -102,7 +104,7 @@ def converged(t, **override: str) -> dict[str, str]:
         "current_sha": SHA,
         "current_installed": "yes",
         "current_migrated": "yes",
-        "current_env": "PORT=8001\nWEB_CONCURRENCY=2",
+        "current_env": "WEB_CONCURRENCY=2",
         "unit_enabled": UNIT,
         "nginx": "active",
         "cert": "yes",
@@ -160,9 +162,12 @@ ROWS = [
     ("an old instance still runs",
      {"release_state": release_state(units=f"{UNIT}\napp@{OLD}.service")},
      {}, None, only(systemd=[f"stop app@{OLD}.service"])),
+    ("a warm release is left to its window",
+     {"release_state": release_state(units=f"{UNIT}\napp@{OLD}.service", warm=OLD)},
+     {}, None, only()),
     ("migrations never ran for the serving release", {"current_migrated": ""}, {}, None,
      only(app_release=[f"alembic upgrade head (app/alembic.ini) for release {RID}"])),
-    ("nginx points elsewhere", {"release_state": release_state(port=8002)}, {}, None,
+    ("traffic goes elsewhere", {"release_state": release_state(serving=OLD)}, {}, None,
      only(app_release=["deploy artifact abababababab (1.0.0)"])),
     ("current link elsewhere", {"release_state": release_state(current=OLD)}, {}, None,
      only(app_release=["deploy artifact abababababab (1.0.0)"])),
@@ -279,11 +284,11 @@ def test_facts_script_quotes_and_parses() -> None:
     assert "@@sha" in script and f" {ENV} " in script and "@@release_state" in script
     got = facts.parse_facts("@@packages\nnginx=ii \ncertbot=un \n")
     assert got.packages == {"nginx"}
-    assert app.serving_release(parsed(converged(target()))) == RID
+    assert app.serving_release(parsed(converged(target())), target()) == RID
 
 
 def test_commands_are_argv_lists_without_secrets() -> None:
-    from deployer.release.lifecycle import migrate_argv
+    from deployer.release.migrations import migrate_argv
 
     t = target(secrets={"SECRET_KEY": "topsecret-value"})
     argv = migrate_argv(t, str(Layout("app").release(RID)))

@@ -38,7 +38,8 @@ def test_unit_runs_each_release_from_its_real_path() -> None:
     assert d["EnvironmentFile"] == ["/srv/app/shared/.env", "/srv/app/releases/%i/release.env"]
     exec_start = d["ExecStart"][0]
     assert exec_start.startswith("/srv/app/releases/%i/venv/bin/gunicorn ")
-    assert "--bind 127.0.0.1:${PORT}" in exec_start
+    assert "--bind unix:/run/deployer/app/%i/web.sock" in exec_start  # its own socket
+    assert d["RuntimeDirectory"] == ["deployer/app/%i"]  # made at start, removed at stop
     assert "uvicorn_worker.UvicornWorker" in exec_start and exec_start.endswith(" app.main:app")
     assert "--config app/gunicorn.conf.py" in exec_start  # the sample app brings its own
     assert "current" not in unit
@@ -77,7 +78,7 @@ def test_site_before_and_after_the_certificate() -> None:
     site = files["/etc/nginx/sites-available/app.conf"]
     assert "listen 443" not in site and "/.well-known/acme-challenge/" in site
     assert "return 301 https://$host$request_uri;" in site
-    assert "/etc/nginx/deployer/app-upstream.conf" not in files  # the release switch's own
+    assert "/var/lib/deployer/app/serving.sock" not in files  # the release switch's own
     site = {f.path: f.content for f in web.nginx_files(t, tls=True)}[
         "/etc/nginx/sites-available/app.conf"
     ]
@@ -88,7 +89,9 @@ def test_site_before_and_after_the_certificate() -> None:
     assert "ssl_certificate_key $deployer_tls_app;" in site
     assert "include /etc/nginx/deployer/tls.conf;" in site
     assert "include /etc/nginx/deployer/security-headers.conf;" in site
-    assert "include /etc/nginx/deployer/app-upstream.conf;" in site
+    assert "server unix:/var/lib/deployer/app/serving.sock;" in site
+    block = site[site.index("upstream app_backend {") :].split("}", 1)[0]
+    assert "keepalive" not in block  # an idle connection would stay with the old release
     assert "proxy_set_header Upgrade $http_upgrade;" in site
     assert "proxy_set_header X-Forwarded-Proto $scheme;" in site
     assert "client_max_body_size 10m;" in site
