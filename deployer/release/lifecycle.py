@@ -323,7 +323,7 @@ class Run:
     def phase_install(self) -> Done:
         spec = self.target.app
         if self.copy_from:
-            install.copy_release(
+            venv = install.copy_release(
                 self.remote,
                 self.layout,
                 self.copy_from,
@@ -332,13 +332,14 @@ class Run:
                 deps=spec.dependencies(),
             )
         else:
-            install.install_release(
+            venv = install.install_release(
                 self.remote,
                 self.layout,
                 self.artifact,
                 self.release_id,
                 workers=spec.workers,
                 deps=spec.dependencies(),
+                reuse_from=self.old_serving,  # its venv, when the requirements are the same
             )
         if self.env_text:  # from here on (migrations too); the old instance keeps its own
             from deployer.ops import env as app_env
@@ -346,7 +347,8 @@ class Run:
             self.remote.sh(app_env.swap_script(self.app_env_path, self.layout.app),
                            stdin=self.env_text.encode(), what="write .env")  # fmt: skip
             self.env_swapped = True
-        return Done([Installed(self.release_id)], str(self.layout.release(self.release_id)))
+        where = str(self.layout.release(self.release_id))
+        return Done([Installed(self.release_id)], f"{where}; {venv}" if venv else where)
 
     def undo_install(self, _err: UnitError) -> str:
         if not self.env_swapped:

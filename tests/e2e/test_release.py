@@ -60,6 +60,7 @@ def test_deploy_v2_under_load_drops_nothing(stage: Stage) -> None:
     assert sock == f"/run/deployer/app/{cur['id']}/web.sock"
     assert "nginx -> " not in proc.stdout and "reload" not in proc.stdout
     assert "skipped: the database has run these migration scripts" in proc.stdout  # v1's
+    assert f"venv: cloned from {v1['id']}" in proc.stdout  # the same requirements file
     status = stage.cli("status", "s").stdout
     warm = next((line.split() for line in status.splitlines() if "warm" in line), [])
     assert warm[:3] == ["warm", v1["id"], "until"] and "MiB):" in warm, status

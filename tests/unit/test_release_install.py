@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shlex
+import subprocess
+import sys
 from pathlib import PurePosixPath
 
 from deployer.layout import Layout
@@ -69,3 +71,42 @@ def test_stop_waits_for_the_graceful_exit_unless_told_not_to() -> None:
     units = ["app@r1.service"]
     assert stop_argv(units) == ["systemctl", "disable", "--quiet", "--now", "app@r1.service"]
     assert "--no-block" in stop_argv(units, wait=False)
+
+
+def fake_release(root, name: str, requirements: str):
+    rel = root / name
+    (rel / "venv" / "bin").mkdir(parents=True)
+    (rel / "venv" / "lib").mkdir()
+    (rel / "venv" / "lib" / "mod.py").write_text("x = 1\n")
+    (rel / "venv" / "bin" / "python").symlink_to(sys.executable)
+    (rel / "venv" / "bin" / "gunicorn").write_text(f"#!{rel}/venv/bin/python\nimport x\n")
+    (rel / "r.txt").write_text(requirements)
+    (rel / ".installed").touch()
+    return rel
+
+
+def test_same_requirements_clone_the_serving_venv(tmp_path) -> None:
+    from deployer.release.install import reuse_script
+
+    deps = Dependencies("requirements", ("r.txt",))
+    old = fake_release(tmp_path, "old", "fastapi==1\n")
+    new = tmp_path / "new"
+    new.mkdir()
+    (new / "r.txt").write_text("fastapi==1\n")
+    done = subprocess.run(["sh", "-c", reuse_script(PurePosixPath(new), deps, PurePosixPath(old))],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "venv: cloned from old"
+    assert (new / "venv" / "bin" / "gunicorn").read_text().startswith(f"#!{new}/venv/bin/python")
+    assert (old / "venv" / "bin" / "gunicorn").read_text().startswith(f"#!{old}/venv/bin/python")
+    assert (new / "venv/lib/mod.py").stat().st_ino == (old / "venv/lib/mod.py").stat().st_ino
+    # other requirements (or a pyproject): built, never cloned
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "r.txt").write_text("fastapi==2\n")
+    script = reuse_script(PurePosixPath(other), deps, PurePosixPath(old))
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True)
+    assert "cloned" not in done.stdout and not (other / "venv" / "lib").exists()
+    pyproject = reuse_script(PurePosixPath(new), Dependencies("pyproject", ("pyproject.toml",)),
+                             PurePosixPath(old))  # fmt: skip
+    assert "cp -al" not in pyproject
