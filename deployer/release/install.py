@@ -65,7 +65,8 @@ def reuse_script(rel: PurePosixPath, deps: Dependencies, old: PurePosixPath | No
     read-only) plus its scripts' paths rewritten, in well under a second instead of a uv run
     with bytecode compilation. Only for a requirements file: a pyproject or lock installs the
     project itself into the venv, so it is always built. Prints which it did."""
-    build = f"{{ {venv_script(rel, deps)}; }} && echo 'venv: built'"
+    # `|| exit`: set -e does not stop a script at a failure inside an && list
+    build = f"{{ {venv_script(rel, deps)}; }} || exit $?; echo 'venv: built'"
     if old is None or deps.kind != "requirements":
         return build
     q = shlex.quote
@@ -76,7 +77,7 @@ def reuse_script(rel: PurePosixPath, deps: Dependencies, old: PurePosixPath | No
     )
     clone = (
         f"cp -al {q(ov)} {q(nv)} && grep -rlIZ -F -- {q(ov)} {q(nv)}/bin "
-        f"| xargs -0 -r sed -i \"s|{ov}|{nv}|g\" && echo 'venv: cloned from {old.name}'"
+        f"| xargs -0 -r sed -i \"s|{ov}|{nv}|g\" || exit $?; echo 'venv: cloned from {old.name}'"
     )
     return f"if {same}; then {clone}; else {build}; fi"
 

@@ -110,3 +110,12 @@ def test_same_requirements_clone_the_serving_venv(tmp_path) -> None:
     pyproject = reuse_script(PurePosixPath(new), Dependencies("pyproject", ("pyproject.toml",)),
                              PurePosixPath(old))  # fmt: skip
     assert "cp -al" not in pyproject
+
+
+def test_a_failed_venv_build_fails_the_install(tmp_path) -> None:
+    from deployer.release.install import reuse_script
+
+    deps = Dependencies("requirements", ("r.txt",))
+    script = "set -eu\n" + reuse_script(PurePosixPath(tmp_path), deps, None) + "\necho installed"
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True)  # no uv here
+    assert done.returncode != 0 and "installed" not in done.stdout, done.stdout
