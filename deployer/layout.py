@@ -92,15 +92,37 @@ class Layout:
 
     def release_of_socket(self, target: str) -> str:
         """The release id a ``serving_socket`` link target names ('' if it names none)."""
-        prefix = f"/run/deployer/{self.app}/"
-        if not target.startswith(prefix) or not target.endswith("/web.sock"):
-            return ""
-        rid = target[len(prefix) : -len("/web.sock")]
-        try:
-            return check_release_id(rid)
-        except ValueError:
-            return ""
+        return _release_between(target, f"/run/deployer/{self.app}/", "/web.sock")
+
+    WARM_SUFFIX = ".timer"
+
+    @property
+    def warm_prefix(self) -> str:
+        """How the names of the app's warm-window timers begin (``warm_timer``)."""
+        return f"deployer-{self.app}-warm-"
+
+    def warm_timer(self, release_id: str) -> str:
+        """The transient timer that stops a warm release when its window ends."""
+        return f"{self.warm_prefix}{check_release_id(release_id)}{self.WARM_SUFFIX}"
+
+    def release_of_warm_timer(self, name: str) -> str:
+        """The release id a ``warm_timer`` name carries ('' if it is not one)."""
+        return _release_between(name, self.warm_prefix, self.WARM_SUFFIX)
 
     def unit(self, release_id: str) -> str:
         """The systemd instance running one release: ``<app>@<id>.service``."""
         return f"{self.app}@{check_release_id(release_id)}.service"
+
+    def release_of_unit(self, unit: str) -> str:
+        """The release id of a ``unit`` name ('' if it is not one of this app's releases)."""
+        return _release_between(unit, f"{self.app}@", ".service")
+
+
+def _release_between(text: str, prefix: str, suffix: str) -> str:
+    """The release id *text* holds between *prefix* and *suffix* ('' if it holds none)."""
+    if not text.startswith(prefix) or not text.endswith(suffix):
+        return ""
+    try:
+        return check_release_id(text[len(prefix) : len(text) - len(suffix)])
+    except ValueError:
+        return ""

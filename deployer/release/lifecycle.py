@@ -448,7 +448,7 @@ class Run:
         if keep and self.layout.unit(keep) not in self.old_units:
             keep = ""  # not running: nothing to keep
         doomed = [u for u in self.old_units if not keep or u != self.layout.unit(keep)]
-        rids = [unit_release(u) for u in doomed]
+        rids = [self.layout.release_of_unit(u) for u in doomed]
         sockets = [str(self.layout.socket(r)) for r in rids if r]
         # unit files written by the start phase (roles, jobs) need the daemon reload; enabling
         # with --no-reload only wrote a boot-time symlink, which systemd reads at boot anyway
@@ -585,17 +585,6 @@ def warm_keeper(serving: str, new: str, action: str, seconds: int) -> str:
     if action != "deploy" or seconds <= 0 or not serving or serving == new:
         return ""
     return serving
-
-
-def unit_release(unit: str) -> str:
-    """The release id of an ``<app>@<id>.service`` unit ('' if it is not one)."""
-    from deployer.names import check_release_id
-
-    rid = unit.partition("@")[2].removesuffix(".service")
-    try:
-        return check_release_id(rid)
-    except ValueError:
-        return ""
 
 
 def time_in(seconds: int) -> str:

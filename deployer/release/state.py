@@ -48,7 +48,7 @@ def read_script(layout: Layout) -> str:
         f"systemctl list-units --plain --no-legend --state=active {q(layout.app + '@*.service')}"
         " | cut -d' ' -f1",
         f"systemctl list-units --plain --no-legend --state=active "
-        f"{q(f'deployer-{layout.app}-warm-*.timer')} | cut -d' ' -f1",
+        f"{q(f'{layout.warm_prefix}*{layout.WARM_SUFFIX}')} | cut -d' ' -f1",
     ]
     return f"; echo {SEP}; ".join(parts) + "; true"
 
@@ -56,7 +56,6 @@ def read_script(layout: Layout) -> str:
 def parse_state(stdout: str, layout: Layout) -> HostState:
     sections = [*stdout.split(SEP + "\n"), *[""] * STATE_SECTIONS][:STATE_SECTIONS]
     ledger_text, lock_text, dirs, link, serving, units, timers = sections
-    prefix = f"deployer-{layout.app}-warm-"
     return HostState(
         ledger=Ledger.from_json(ledger_text),
         holder=lock.parse_holder(lock_text),
@@ -64,7 +63,7 @@ def parse_state(stdout: str, layout: Layout) -> HostState:
         current_link=link.strip().rstrip("/").rsplit("/", 1)[-1],
         serving=layout.release_of_socket(serving.strip()),
         active_units=tuple(units.split()),
-        warm=tuple(t[len(prefix) : -len(".timer")] for t in timers.split() if t.startswith(prefix)),
+        warm=tuple(r for r in map(layout.release_of_warm_timer, timers.split()) if r),
     )
 
 

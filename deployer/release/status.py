@@ -42,28 +42,29 @@ class WarmRelease:
 
 
 def warm_script(layout: Layout) -> str:
-    """One line per warm release: its id, its instance's memory in bytes (systemd's count, or
-    the RSS of its processes where memory is not accounted), its window's end."""
-    prefix = f"deployer-{layout.app}-warm-"
-    pattern = shlex.quote(f"{prefix}*.timer")
+    """One line per warm release: its timer, its instance's memory in bytes (systemd's count,
+    or the RSS of its processes where memory is not accounted), its window's end."""
+    prefix, suffix = layout.warm_prefix, layout.WARM_SUFFIX
+    pattern = shlex.quote(f"{prefix}*{suffix}")
     return (
         f"for t in $(systemctl list-units --plain --no-legend --state=active {pattern} "
-        f"| cut -d' ' -f1); do r=${{t#{prefix}}}; r=${{r%.timer}}; u={layout.app}@$r.service; "
+        f"| cut -d' ' -f1); do r=${{t#{prefix}}}; r=${{r%{suffix}}}; u={layout.app}@$r.service; "
         'm=$(systemctl show -p MemoryCurrent --value "$u"); case "$m" in ""|*[!0-9]*) '
         'p=$(systemctl show -p MainPID --value "$u"); m=0; [ "${p:-0}" -gt 0 ] && '
         "m=$(( $(ps -o rss= --ppid \"$p\" -p \"$p\" | awk '{s+=$1} END {print s+0}') * 1024 ));; "
         "esac; "
-        'echo "$r $m $(systemctl show -p Description --value "$t" | awk \'{print $NF}\')"; done'
+        'echo "$t $m $(systemctl show -p Description --value "$t" | awk \'{print $NF}\')"; done'
     )
 
 
-def parse_warm(text: str) -> tuple[WarmRelease, ...]:
+def parse_warm(text: str, layout: Layout) -> tuple[WarmRelease, ...]:
     out = []
     for line in text.splitlines():
         fields = line.split()
-        if len(fields) == 3 and _is_release(fields[0]):
+        rid = layout.release_of_warm_timer(fields[0]) if len(fields) == 3 else ""
+        if rid:
             memory = int(fields[1]) if fields[1].isdigit() else 0
-            out.append(WarmRelease(fields[0], memory, fields[2]))
+            out.append(WarmRelease(rid, memory, fields[2]))
     return tuple(out)
 
 
@@ -110,7 +111,7 @@ def parse_status(stdout: str, layout: Layout) -> StatusFacts:
     disk_free = f"{df[3]} free of {df[1]} on {df[5]}" if len(df) >= 6 else "unknown"
     entries = tuple(audit.parse(recent))
     return StatusFacts(state, unit_state, cert.strip(), disk_free, entries, maint.strip() or "off",
-                       parse_warm(warm))  # fmt: skip
+                       parse_warm(warm, layout))  # fmt: skip
 
 
 def logs_argv(layout: Layout, lines: int = 100, follow: bool = False) -> list[str]:
@@ -120,9 +121,3 @@ def logs_argv(layout: Layout, lines: int = 100, follow: bool = False) -> list[st
     argv = ["journalctl", "--no-pager", "-o", "short-iso", "-n", str(lines)]
     argv += ["-u", f"{layout.app}@*.service"]
     return [*argv, "-f"] if follow else argv
-
-
-def _is_release(name: str) -> bool:
-    from deployer.names import RELEASE_ID
-
-    return bool(RELEASE_ID.fullmatch(name))

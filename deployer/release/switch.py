@@ -211,17 +211,12 @@ def stop_instances(
 
 
 # -- the warm window: a retired release kept running, without traffic, for a bounded time ------
-def warm_timer(layout: Layout, release_id: str) -> str:
-    """The transient timer that stops a warm release when its window ends."""
-    return f"deployer-{layout.app}-warm-{release_id}.timer"
-
-
 def keep_warm_script(layout: Layout, release_id: str, seconds: int, until: str) -> str:
     """Keep *release_id*'s running instance for *seconds* more (not at boot: disabled), then
     stop it (a transient timer; its description carries *until*, for ``status``; starting
     its service ends the window now)."""
     q = shlex.quote
-    unit, timer = layout.unit(release_id), warm_timer(layout, release_id)
+    unit, timer = layout.unit(release_id), layout.warm_timer(release_id)
     return (
         f"systemctl disable --quiet --no-reload {q(unit)}; "
         f"systemctl stop {q(timer)} 2>/dev/null; "
@@ -234,7 +229,7 @@ def keep_warm_script(layout: Layout, release_id: str, seconds: int, until: str) 
 
 def unwarm_script(layout: Layout, release_ids: list[str]) -> str:
     """End the warm window of *release_ids* (their instances then live on as units do)."""
-    timers = " ".join(shlex.quote(warm_timer(layout, r)) for r in release_ids)
+    timers = " ".join(shlex.quote(layout.warm_timer(r)) for r in release_ids)
     return f"systemctl stop {timers} 2>/dev/null || true" if release_ids else "true"
 
 

@@ -27,9 +27,10 @@ def test_warm_keeper(serving: str, action: str, seconds: int, kept: str) -> None
 
 
 def test_unit_release_reads_only_release_units() -> None:
-    assert lifecycle.unit_release(f"app@{OLD}.service") == OLD
-    assert lifecycle.unit_release("app@8001.service") == ""
-    assert lifecycle.unit_release("nginx.service") == ""
+    assert LAY.release_of_unit(f"app@{OLD}.service") == OLD
+    assert LAY.release_of_unit("app@8001.service") == ""
+    assert LAY.release_of_unit("nginx.service") == ""
+    assert LAY.release_of_unit(f"shop@{OLD}.service") == ""  # another app's
 
 
 def test_prune_removes_units_dirs_and_only_stray_artifacts() -> None:

@@ -55,7 +55,7 @@ def test_parse_status() -> None:
         "tmpfs 20G 9G 11G 45% /srv",
         '{"action": "deploy", "result": "ok", "who": "a", "time": "t"}',
         "off",
-        f"{OLD} 52428800 2026-11-27T15:10:00Z\n",
+        f"deployer-app-warm-{OLD}.timer 52428800 2026-11-27T15:10:00Z\n",
     ]
     out = sample_state_output() + "".join(f"\n{state.SEP}\n{x}" for x in extra) + "\n"
     facts = status.parse_status(out, LAY)
