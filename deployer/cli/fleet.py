@@ -14,7 +14,7 @@ CANARY_OPT = typer.Option(
     True, "--canary/--no-canary", help="A fleet: roll one host alone first (default)."
 )
 PARALLEL_OPT = typer.Option(
-    4, "--parallel", min=1, help="A fleet: hosts prepared (upload, install) at once."
+    4, "--parallel", min=1, help="A fleet: hosts prepared (upload, install) and warmed at once."
 )
 SKIP_DOWN_OPT = typer.Option(
     False, "--skip-down", help="Roll the reachable hosts when some are down (default: stop)."

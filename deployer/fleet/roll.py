@@ -1,11 +1,13 @@
 """Roll a release across a fleet: preflight, the fleet lock, every host prepared at once (its
-lifecycle's first stage: lock, upload, install), then batches of switches (the second stage:
-migrate once, start, health, switch, drain, record), and on failure the revert (switched hosts
-back, prepared ones unlocked, the release marked bad wherever it reached).
+lifecycle's first stage: lock, upload, install), then batches: the first batch started, checked
+and switched on its own (migrations once, there), every later host warmed meanwhile (started and
+checked beside the release it serves), each later batch then only switched; on failure the
+revert (switched hosts back, prepared and warm ones undone and unlocked, the release marked bad
+wherever it reached).
 
 Each host switches with the one-host release lifecycle (`deployer.release.lifecycle.Run`:
 health-gated, zero-downtime); this module only decides order and undo (`deployer.fleet.plan`)
-and runs hosts of one batch in parallel, one SSH connection each.
+and runs the hosts' stages in parallel, one SSH connection each, one stage at a time per host.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
@@ -190,7 +192,9 @@ class Roll:
             close_all(remotes)
 
     def _roll(self, remotes: dict[str, Remote], hosts: list[str]) -> FleetResult:
-        states = {n: read_state(remotes[n], self.layout) for n in hosts}
+        with ThreadPoolExecutor(max(1, min(16, len(hosts)))) as pool:
+            states = dict(zip(hosts, pool.map(lambda n: read_state(remotes[n], self.layout),
+                                              hosts), strict=True))
         before = {n: s.ledger.current() for n, s in states.items()}
         named = [r for s in states.values() if (r := s.ledger.get(self.rollback_to))]
         if self.rollback_to and not named:
@@ -211,22 +215,17 @@ class Roll:
         # stage one on every host at once (lock, upload, install): the slow part, off the
         # batches; each host keeps its deploy lock until its batch switches it
         self._say(f"prepare: {' '.join(hosts)}")
+        width = max(1, min(self.parallel, len(hosts)))
         try:
-            with ThreadPoolExecutor(max_workers=max(1, min(self.parallel, len(hosts)))) as pool:
+            with ThreadPoolExecutor(width) as pool, ThreadPoolExecutor(len(hosts)) as now:
                 settle(list(pool.map(
                     lambda n: self._prepare(remotes[n], n, rolled.run_once_on), hosts)))
-            for number, batch in enumerate(rolled.batches, 1):
-                if plan.FAILED in outcomes.values():
-                    break
-                self._say(f"batch {number}/{len(rolled.batches)}: {' '.join(batch)}")
-                waiting = [n for n in batch if n in self.runs]
-                with ThreadPoolExecutor(max_workers=max(1, len(waiting))) as pool:
-                    settle(list(pool.map(self._finish, waiting)))
-        finally:  # prepared, never switched: stage one undone, their locks given back
+                self._batches(rolled.batches, outcomes, settle, pool, now)
+        finally:  # prepared or warm, never switched: what ran undone, their locks given back
             failed = [n for n, o in outcomes.items() if o == plan.FAILED]
             why = f"fleet {self.action} stopped" + (f": {', '.join(failed)} failed" * bool(failed))
             with ThreadPoolExecutor(max_workers=max(1, len(self.runs))) as pool:
-                list(pool.map(lambda n: self._finish(n, stop=why), list(self.runs)))
+                list(pool.map(lambda n: self._step(n, stop=why), list(self.runs)))
         revert = plan.revert_plan(outcomes, reached)
         if not revert.mark_bad:
             sha = self._wanted_sha(remotes, hosts)
@@ -271,17 +270,75 @@ class Roll:
             return name, plan.UNTOUCHED, True
         return self._settled(name, run, outcome)
 
-    def _finish(self, name: str, stop: str = "") -> tuple[str, str, bool]:
-        """Stage two of a prepared host (``stop``: undo stage one instead)."""
-        run, outcome = self.runs.pop(name)
+    def _batches(self, batches: list[list[str]], outcomes: dict[str, str],
+                 settle: Callable[[list[tuple[str, str, bool]]], None],
+                 pool: ThreadPoolExecutor, now: ThreadPoolExecutor) -> None:
+        """Switch the prepared hosts batch by batch. The first batch is started and checked on
+        its own (a release that cannot boot is found there, on no other host); once it is
+        healthy, every later host is warmed ahead (started, checked; ``pool``: bounded) while
+        the first batch switches, so a later batch only has to switch. A batch switches once
+        the one before has switched; the rest of each host's run (drain, record, cleanup)
+        goes on beside the next batch. The first failure stops the roll."""
+        warming: dict[str, Future] = {}  # host -> its warm-ahead
+        tails: list[Future] = []  # switched hosts' drain, record, cleanup
+
+        def harvest(wait_for: list[str], everything: bool = False) -> None:
+            """Settle the warm-aheads of *wait_for* (waiting) and whatever else has finished
+            (every one, waiting, with *everything*): a failure is known before the next
+            switch."""
+            for name in list(warming):
+                if everything or name in wait_for or warming[name].done():
+                    settle([warming.pop(name).result()])
+            for tail in [t for t in tails if everything or t.done()]:
+                tails.remove(tail)
+                settle([tail.result()])
+
+        def go(through: str, names: list[str]) -> None:
+            settle(list(now.map(lambda n: self._step(n, through), names)))
+
+        try:
+            for number, batch in enumerate(batches, 1):
+                self._say(f"batch {number}/{len(batches)}: {' '.join(batch)}")
+                if number == 1:
+                    go("health", [n for n in batch if n in self.runs])
+                    if plan.FAILED not in outcomes.values():
+                        later = [n for b in batches[1:] for n in b if n in self.runs]
+                        if later:
+                            self._say(f"warm ahead: {' '.join(later)}")
+                        warming = {n: pool.submit(self._step, n, "health", True) for n in later}
+                harvest(batch)
+                if plan.FAILED in outcomes.values():
+                    return
+                mine = [n for n in batch if n in self.runs]
+                go("switch", mine)
+                tails += [now.submit(self._step, n) for n in mine if n in self.runs]
+        finally:  # nothing left running: every host's outcome settled
+            harvest([], everything=True)
+
+    def _step(self, name: str, through: str = "", recheck: bool = False, stop: str = ""
+              ) -> tuple[str, str, bool]:
+        """The next stage of a prepared host: its phases through *through* ('': to the end;
+        ``stop``: undo what ran instead). *recheck*: warmed ahead of its batch, so its health
+        is asked again at the switch. Returns (name, outcome so far, whether the new release
+        reached it)."""
+        run, outcome = self.runs[name]  # one step at a time per host: no other thread has it
+        run.recheck = run.recheck or recheck
         if run.release is not None:
             self.planned[name] = run.release
         start = time.monotonic()
-        outcome = run.resume(outcome, stop=stop)
+        if through and not stop:
+            outcome = run.advance(outcome, through)
+        else:
+            outcome = run.resume(outcome, stop=stop)
         self.reports[name].seconds += time.monotonic() - start
+        if run.pending(outcome):
+            self.runs[name] = (run, outcome)
+            return name, plan.SWITCHED if run.switched else plan.UNTOUCHED, True
+        del self.runs[name]
         if stop:
             self.reports[name].release = run.release_id
-            self.reports[name].detail = f"prepared, not switched: {stop}"
+            how_far = "started" if run.started else "prepared"
+            self.reports[name].detail = f"{how_far}, not switched: {stop}"
             return name, plan.UNTOUCHED, True
         return self._settled(name, run, outcome)
 

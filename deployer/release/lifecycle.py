@@ -168,6 +168,7 @@ class Run:
     noop: bool = False
     unlocked: bool = False  # released in the round trip of the last phase before ``unlock``
     recorded: ledger.Ledger = field(default_factory=ledger.Ledger)
+    recheck: bool = False  # health asked again right before the switch (warmed long before)
     staged: list[engine.Unit] = field(default_factory=list, init=False, repr=False)  # stage two
 
     def __post_init__(self) -> None:
@@ -203,25 +204,32 @@ class Run:
         if outcome.error is not None and outcome.failed_unit != "lock":
             self._audit("failed", f"{outcome.failed_unit}: {outcome.error.message}"[:500])
 
-    # -- in two stages (a fleet's: installed on every host, then switched batch by batch) -------
+    # -- in stages (a fleet's: installed on every host, warmed, then switched batch by batch) ---
     def prepare(self) -> Outcome:
         """Stage one: the phases up to the install (a rollback: the lock), the lock kept for
-        ``resume``. A failure or a Stop ends the run here (undone, unlocked): ``pending`` is
-        then False."""
-        units = self._units()
-        names = [u.name for u in units]
-        cut = names.index("install") + 1 if "install" in names else 1
-        self.staged = units[cut:]
-        outcome = engine.run(units[:cut], report=self.report)
+        ``advance`` and ``resume``. A failure or a Stop ends the run here (undone, unlocked):
+        ``pending`` is then False."""
+        self.staged = self._units()
+        names = [u.name for u in self.staged]
+        return self.advance(Outcome(), "install" if "install" in names else names[0])
+
+    def advance(self, outcome: Outcome, through: str) -> Outcome:
+        """The staged phases up to and including *through* (e.g. ``health``: the new release
+        warm beside the serving one; ``switch``), the rest kept. A failure or a Stop runs the
+        rest at once (undone, unlocked); a phase not staged (any more) runs nothing."""
+        names = [u.name for u in self.staged]
+        cut = names.index(through) + 1 if through in names else 0
+        now, self.staged = self.staged[:cut], self.staged[cut:]
+        outcome = engine.run(now, report=self.report, after=outcome)
         return outcome if self.pending(outcome) else self.resume(outcome)
 
     def pending(self, outcome: Outcome) -> bool:
-        """Stage two is still to run (``prepare`` went through)."""
+        """Phases are still staged (the ones so far went through)."""
         return bool(self.staged) and outcome.ok and not outcome.stopped
 
     def resume(self, outcome: Outcome, stop: str = "") -> Outcome:
-        """Stage two, under the lock stage one holds: the remaining phases. ``stop`` (why the
-        caller gives up, e.g. another host failed) fails it at once instead: stage one is
+        """The last stage, under the lock stage one holds: the remaining phases. ``stop`` (why
+        the caller gives up, e.g. another host failed) fails it at once instead: what ran is
         undone (the release is not marked bad: it was never tried) and the lock released."""
         rest, self.staged = self.staged, []
         if stop:
@@ -436,7 +444,9 @@ class Run:
     def phase_switch(self) -> Done:
         waited = self.before_switch() if self.before_switch else ""
         self.switched = True  # from here on, undo points the symlink back
-        switch.switch_traffic(self.remote, self.layout, self.release_id)
+        # warmed ahead of its batch (a fleet's): asked again, in the switch's round trip
+        gate = self.target.app.gate_paths if self.recheck else ()
+        switch.switch_traffic(self.remote, self.layout, self.release_id, gate=gate)
         to = f"{self.layout.serving_socket} -> {self.layout.socket(self.release_id)}"
         return Done([Switched(self.release_id)], "; ".join(d for d in (to, waited) if d))
 

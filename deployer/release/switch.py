@@ -154,12 +154,21 @@ def switch_script(layout: Layout, release_id: str) -> str:
     return link_script(str(layout.serving_socket), str(layout.socket(release_id)))
 
 
-def switch_traffic(remote: Remote, layout: Layout, release_id: str, *, before: str = "") -> str:
-    """Move traffic to *release_id* (``switch_script``); *before* (a script) runs first, in
-    the same round trip. Returns the release that served before ('' if none)."""
+def gated_script(sock: str, paths: tuple[str, ...], unit: str, then: str) -> str:
+    """*then* only once the release on *sock* answers *paths* (``local_health_script``)."""
+    return f"{local_health_script(sock, paths, unit)} >/dev/null || exit 1; {then}"
+
+
+def switch_traffic(
+    remote: Remote, layout: Layout, release_id: str, *, gate: tuple[str, ...] = ()
+) -> str:
+    """Move traffic to *release_id* (``switch_script``); with *gate* (health paths), only once
+    the release answers them, asked in the same round trip. Returns the release that served
+    before ('' if none)."""
     script = switch_script(layout, release_id)
-    if before:
-        script = f"{before}; {script}"
+    if gate:
+        sock = str(layout.socket(release_id))
+        script = gated_script(sock, gate, layout.unit(release_id), script)
     out = remote.sh(script, what="switch traffic").stdout.split()
     return layout.release_of_socket(out[-1]) if out else ""
 

@@ -119,3 +119,25 @@ def test_a_failed_venv_build_fails_the_install(tmp_path) -> None:
     script = "set -eu\n" + reuse_script(PurePosixPath(tmp_path), deps, None) + "\necho installed"
     done = subprocess.run(["sh", "-c", script], capture_output=True, text=True)  # no uv here
     assert done.returncode != 0 and "installed" not in done.stdout, done.stdout
+
+
+def test_the_release_code_is_compiled_but_not_its_venv_and_a_bad_file_fails_nothing(
+    tmp_path,
+) -> None:
+    from pathlib import Path
+
+    from deployer.release.install import compile_script
+
+    rel = tmp_path / "rel"
+    (rel / "app").mkdir(parents=True)
+    (rel / "app" / "main.py").write_text("x = 1\n")
+    (rel / "app" / "py2.py").write_text("print 'old'\n")  # does not compile: no failure
+    (rel / "venv" / "bin").mkdir(parents=True)
+    (rel / "venv" / "bin" / "python").symlink_to(sys.executable)
+    (rel / "venv" / "lib.py").write_text("y = 2\n")  # uv compiles the venv
+    proc = subprocess.run(["sh", "-c", compile_script(PurePosixPath(rel))],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout == "", proc.stdout + proc.stderr
+    compiled = {(*p.relative_to(rel).parts[:1], p.name.split(".")[0])
+                for p in Path(rel).rglob("*.pyc")}
+    assert compiled == {("app", "main")}

@@ -93,14 +93,10 @@ def test_drain_of_nothing_returns_at_once() -> None:
     sh(drain_script([str(Path("/nonexistent/web.sock"))], timeout=1))  # gone: empty queue
 
 
-def test_health_script_waits_for_each_path_on_the_release_socket(tmp_path: Path) -> None:
+def unix_http(sock: Path, answers: dict[str, list[int]]):
+    """A threaded HTTP server on *sock*: each path answers its codes in turn (the last stays)."""
     import http.server
-    import os
     import socketserver
-
-    from deployer.release.switch import local_health_script
-
-    answers = {"/health": [200], "/ready": [503, 503, 200]}  # readiness comes late
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -110,29 +106,61 @@ def test_health_script_waits_for_each_path_on_the_release_socket(tmp_path: Path)
             self.end_headers()
             self.wfile.write(f"{self.path} {code}".encode())
 
+        def address_string(self) -> str:
+            return "unix"
+
         def log_message(self, *args: object) -> None:
             pass
 
     class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         daemon_threads = True
 
-    class UnixHandler(Handler):
-        def address_string(self) -> str:
-            return "unix"
-
-    sock = tmp_path / "web.sock"
-    srv = Server(str(sock), UnixHandler)
+    srv = Server(str(sock), Handler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def with_systemctl(tmp_path: Path, state: str) -> dict[str, str]:
+    """An environment whose systemctl says the unit is *state* (for the crash check)."""
+    import os
+
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "systemctl").write_text("#!/bin/sh\necho ActiveState=active\n")
+    (bin_dir / "systemctl").write_text(f"#!/bin/sh\necho ActiveState={state}\n")
     (bin_dir / "systemctl").chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+
+
+def test_health_script_waits_for_each_path_on_the_release_socket(tmp_path: Path) -> None:
+    from deployer.release.switch import local_health_script
+
+    answers = {"/health": [200], "/ready": [503, 503, 200]}  # readiness comes late
+    sock = tmp_path / "web.sock"
+    srv = unix_http(sock, answers)
     script = local_health_script(str(sock), ("/health", "/ready"), "app@x.service", timeout=10)
     try:
-        done = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
+        done = subprocess.run(["sh", "-c", script], env=with_systemctl(tmp_path, "active"),
+                              capture_output=True, text=True)
     finally:
         srv.shutdown()
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "/health 200"  # the first path's answer
     assert answers["/ready"] == [200]  # asked until it said 200
+
+
+@pytest.mark.parametrize(("code", "state", "runs"), [(200, "active", True),
+                                                      (500, "failed", False)])
+def test_a_gated_script_runs_only_once_the_release_answers(tmp_path: Path, code, state,
+                                                           runs) -> None:
+    from deployer.release.switch import gated_script
+
+    sock, done = tmp_path / "web.sock", tmp_path / "switched"
+    srv = unix_http(sock, {"/health": [code]})
+    script = gated_script(str(sock), ("/health",), "app@x.service", f"touch {done}; echo moved")
+    try:
+        proc = subprocess.run(["sh", "-c", script], env=with_systemctl(tmp_path, state),
+                              capture_output=True, text=True, timeout=20)
+    finally:
+        srv.shutdown()
+    assert done.exists() is runs and (proc.returncode == 0) is runs, proc.stderr
+    assert proc.stdout.split() == (["moved"] if runs else [])  # the health answer is not output
