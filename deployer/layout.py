@@ -80,9 +80,16 @@ class Layout:
     def artifact(self, sha256: str) -> PurePosixPath:
         return self.artifacts / f"{check_sha256(sha256)}.tar"
 
-    def socket(self, release_id: str) -> PurePosixPath:
-        """The unix socket a release's instance listens on (its unit's RuntimeDirectory)."""
-        return PurePosixPath("/run/deployer") / self.app / check_release_id(release_id) / "web.sock"
+    def runtime_directory(self, instance: str = "%i") -> str:
+        """A release's directory under /run, as its unit's ``RuntimeDirectory=`` names it:
+        *instance* a release id, or the unit's own ``%i``."""
+        return f"deployer/{self.app}/{instance}"
+
+    def socket(self, release_id: str = "") -> PurePosixPath:
+        """The unix socket a release's instance listens on, in its runtime directory (no
+        *release_id*: as its unit spells it, with ``%i``)."""
+        instance = check_release_id(release_id) if release_id else "%i"
+        return PurePosixPath("/run") / self.runtime_directory(instance) / "web.sock"
 
     @property
     def serving_socket(self) -> PurePosixPath:
@@ -92,7 +99,8 @@ class Layout:
 
     def release_of_socket(self, target: str) -> str:
         """The release id a ``serving_socket`` link target names ('' if it names none)."""
-        return _release_between(target, f"/run/deployer/{self.app}/", "/web.sock")
+        head, tail = str(self.socket()).split("%i")
+        return _release_between(target, head, tail)
 
     WARM_SUFFIX = ".timer"
 

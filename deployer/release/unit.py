@@ -25,6 +25,8 @@ def web_unit(target: Target) -> str:
         app=app,
         user=app,
         releases=target.layout.releases,
+        socket=target.layout.socket(),
+        runtime_directory=target.layout.runtime_directory(),
         env_file=target.layout.env_file,
         data_dir=target.layout.data,
         asgi=target.app.asgi,
