@@ -85,10 +85,12 @@ def reuse_script(rel: PurePosixPath, deps: Dependencies, old: PurePosixPath | No
 def compile_script(rel: PurePosixPath) -> str:
     """Compile the release's own code to bytecode with its venv's Python: the release is
     read-only to the app, so otherwise every worker of every start compiles it again (the venv
-    is compiled by uv). A file that does not compile (a template, a Python 2 script) fails
-    nothing: Python compiles what it imports, as before."""
+    is compiled by uv, and not walked again: one process, no pool, ~0.1 s for a small app). A
+    file that does not compile (a template, a Python 2 script) fails nothing: Python compiles
+    what it imports, as before."""
     q, python = shlex.quote, str(rel / "venv/bin/python")
-    return f"{q(python)} -m compileall -qq -j0 -x /venv/ {q(str(rel))} || true"
+    return (f"find {q(str(rel))} -mindepth 1 -maxdepth 1 ! -name venv "
+            f"-exec {q(python)} -m compileall -qq {{}} + || true")
 
 
 def install_lock(layout: Layout) -> str:
