@@ -12,7 +12,8 @@ one-host deploy. Target (issue 12): 4 hosts at batch 50% <= 1.6 x one host. Not 
 sandbox hosts share this machine's CPUs: their installs and the boots of the new release run on
 the same cores, which a real fleet's hosts do not; each line also prints how long a host took
 from starting the new release to its health answer, against the one-host deploy's, which shows
-that contention.
+that contention, and how busy the machine's cores were during it (near 100%: the deploy is
+bound by this machine's CPUs, not by the roll's order).
 """
 
 from __future__ import annotations
@@ -43,20 +44,31 @@ def version_copy(root: Path, version: str) -> Path:
 SHOW = False  # --show: print each deploy's output (its phases, with their times)
 
 
-def cli(config: Path, *args: str) -> tuple[float, dict]:
-    """Run deployer; (wall-clock seconds, its --json document for a deploy, else {})."""
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far (/proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def cli(config: Path, *args: str) -> tuple[float, float, dict]:
+    """Run deployer; (wall-clock seconds, the share of the machine's CPU busy meanwhile, its
+    --json document for a deploy, else {})."""
     as_json = ["--json"] if args[0] == "deploy" else []
+    busy0, total0 = cpu_ticks()
     start = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "deployer", *args, *as_json, "--config", str(config)],
         capture_output=True, text=True, cwd=REPO, check=False,
     )  # fmt: skip
     seconds = time.monotonic() - start
+    busy1, total1 = cpu_ticks()
+    busy = (busy1 - busy0) / max(1, total1 - total0)
     if proc.returncode != 0:
         sys.exit(f"deployer {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
     if SHOW and args[0] == "deploy":
         print(f"--- deployer {' '.join(args[:2])}: {seconds:.2f} s\n{proc.stderr}", flush=True)
-    return seconds, json.loads(proc.stdout) if as_json else {}
+    return seconds, busy, json.loads(proc.stdout) if as_json else {}
 
 
 def boot_seconds(report: dict) -> float:
@@ -100,15 +112,15 @@ def main() -> None:
     sandbox.up(NAMES, snapshot="provisioned", lb_name=LB)
     try:
         config = write_config(tmp, fleet_outputs(LB), version_copy(tmp, "1.0.0"))
-        boot, _ = cli(config, "bootstrap", "--stage", "f4", "--parallel", "4")
-        warm, _ = cli(config, "deploy", "f4", "--source", str(version_copy(tmp, "2.0.0")),
+        boot, _, _ = cli(config, "bootstrap", "--stage", "f4", "--parallel", "4")
+        warm, _, _ = cli(config, "deploy", "f4", "--source", str(version_copy(tmp, "2.0.0")),
                       "--batch", "100%")
         canary = [] if opts.canary else ["--no-canary"]
-        times, boots = {}, {}
+        times, boots, busy = {}, {}, {}
         for n, version in ((1, "3.0.0"), (2, "4.0.0"), (4, "5.0.0")):
             source = str(version_copy(tmp, version))
-            times[n], report = cli(config, "deploy", f"f{n}", "--source", source,
-                                   "--batch", opts.batch, *canary)
+            times[n], busy[n], report = cli(config, "deploy", f"f{n}", "--source", source,
+                                            "--batch", opts.batch, *canary)
             boots[n] = boot_seconds(report)
         print(f"bootstrap v1, 4 hosts in parallel:     {boot:6.2f} s")
         print(f"deploy v2 to 4 hosts (warms caches):   {warm:6.2f} s")
@@ -116,7 +128,8 @@ def main() -> None:
             ratio = seconds / times[1]
             print(f"deploy to {n} host{'s' if n > 1 else ' '} (batch {opts.batch}"
                   f"{', canary' if opts.canary else ''}): {seconds:6.2f} s  = {ratio:.2f} x 1 host"
-                  f"   (start to healthy per host: {boots[n]:.2f} s = {boots[n] / boots[1]:.2f} x)")
+                  f"   (start to healthy per host: {boots[n]:.2f} s = {boots[n] / boots[1]:.2f} x;"
+                  f" cores busy {busy[n]:.0%})")
         met = "met" if times[4] <= 1.6 * times[1] else "NOT met"
         print(f"target: 4 hosts <= 1.6 x 1 host: {met}")
     finally:
