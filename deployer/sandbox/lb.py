@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deployer.names import DRAIN_TIMEOUT  # a leaving host's open requests: the ALB's delay
 from deployer.sandbox import acme, cgroups, config, network, state
 from deployer.sandbox.errors import SandboxError
 from deployer.sandbox.proc import Proc, run, spawn, stop, wait_until
@@ -25,7 +26,6 @@ from deployer.sandbox.proc import Proc, run, spawn, stop, wait_until
 BACKEND = "app"
 INDEX_BASE = 200  # lab and loopback addresses .200+ (hosts use .2 .. .MAX_HOSTS+1)
 MAX_LBS = 10
-DRAIN_TIMEOUT = 30.0  # seconds a leaving host keeps its open requests (the ALB's delay)
 CHECK_INTERVAL_MS = 500
 
 
