@@ -42,9 +42,10 @@ def _batch(spec: str):  # -> BatchSize
 
 def roll(fleet: list, *, action: str, batch: str, skip_down: bool, canary: bool = True,
          artifact=None, rollback_to: str = "", message: str = "", keep: int = 5,
-         audit_as: str = "", parallel: int = 4, as_json: bool = False) -> Code:
-    """Roll a deploy or rollback across the fleet; print per host and the fleet's end state
-    (``as_json``: one JSON document on stdout, the progress lines on stderr)."""
+         audit_as: str = "", parallel: int = 4, as_json: bool = False, env_for=None) -> Code:
+    """Roll a deploy, an environment change (``env_for``: see ``Run.env_for``) or a rollback
+    across the fleet; print per host and the fleet's end state (``as_json``: one JSON document
+    on stdout, the progress lines on stderr)."""
     import time
 
     from deployer.fleet.roll import Roll
@@ -52,13 +53,14 @@ def roll(fleet: list, *, action: str, batch: str, skip_down: bool, canary: bool 
     size = _batch(batch)
     say = (lambda text: typer.echo(text, err=True)) if as_json else typer.echo
     what = f"artifact {artifact.sha256[:12]} ({artifact.version})" if artifact else "rollback"
+    what = "a new environment" if env_for else what
     t = fleet[0].target
     say(f"{action} {t.app.name} -> {t.stage} ({t.url}), {len(fleet)} hosts, batch {batch}  "
         f"{what}")
     start = time.monotonic()
     result = Roll(fleet, action=action, artifact=artifact, rollback_to=rollback_to, batch=size,
                   canary=canary, skip_down=skip_down, message=message, keep=keep, audit_as=audit_as,
-                  parallel=parallel, say=say).execute()
+                  parallel=parallel, say=say, env_for=env_for).execute()
     seconds = time.monotonic() - start
     code = Code.OK if result.ok else Code.REFUSED if result.refused else Code.FAILED
     if as_json:

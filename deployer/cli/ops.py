@@ -1,19 +1,34 @@
 """Day-two commands for a stage: `exec`, `env list|set|unset`, `maintenance on|off`, `backup`,
 `restore`. Exit codes: `deployer.cli.common`; `exec` passes the command's own exit code through.
+
+A stage of several hosts (a fleet): `env set|unset` rolls like a deploy (canary, batches, stop
+and revert); `env list` reads every host and flags the ones that differ; `maintenance` switches
+every host at once; `exec`, `backup` and `restore` run on one host (`--host`; backup and restore
+default to the first, as the hosts share the database, and a restore puts the other hosts in
+maintenance meanwhile).
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
 
+from deployer.cli import fleet
 from deployer.cli.common import Code, fail, guard
 from deployer.cli.release import CONFIG_OPT, STAGE_ARG, _connect, run_release
 
 env_app = typer.Typer(help="The app's environment on the host: list (masked), set, unset.")
 maintenance_app = typer.Typer(help="Maintenance mode: nginx answers 503 with a page.")
+AT_ONCE_OPT = typer.Option(8, "--parallel", min=1, help="A fleet: hosts switched at once.")
+RESTORING = "Restoring data; back in a moment."
+DB_HOST_OPT = typer.Option(
+    None, "--host", help="A fleet: the host that runs it (default: the first; they share the "
+    "database)."
+)
 
 
 def _target(stage: str, config_file: Path | None):  # -> Target
@@ -30,24 +45,33 @@ def _audit(remote, layout, action: str, result: str, release: str = "", detail: 
     append_audit(remote, layout, AuditEntry(action, result, release=release, detail=detail))
 
 
-# -- exec ----------------------------------------------------------------------------------------
-def _exec_target(stage: str, config_file: Path | None, host: str | None):  # -> Target
-    """The Target of the host `exec` runs on: --host (a name or address) of a stage of several
-    hosts, refused without it (before any connection); the stage's own host otherwise."""
-    from deployer.cli.fleet import fleet_of
+# -- one host of the stage -----------------------------------------------------------------------
+def _pick(stage: str, config_file: Path | None, host: str | None, *, first: bool = False
+          ) -> tuple:  # -> (Member, list[Member])
+    """The host a one-host command runs on, and the fleet's other hosts ([] for a one-host
+    stage): --host (a name or address); without it, on a stage of several hosts, the first
+    (``first``) or refused; all before any connection."""
+    from deployer.fleet.roll import Member
     from deployer.ops.exec import pick_host
 
-    members = fleet_of(stage, config_file)
-    if members:
-        hosts = {m.name: m.target.host for m in members}
-        targets = {m.name: m.target for m in members}
-    else:
+    members = fleet.fleet_of(stage, config_file)
+    if not members:
         t = _target(stage, config_file)
-        hosts, targets = {t.host: t.host}, {t.host: t}
+        members = [Member(t.host, t)]
+    if host is None and first:
+        host = members[0].name
     try:
-        return targets[pick_host(hosts, host)]
+        name = pick_host({m.name: m.target.host for m in members}, host)
     except ValueError as exc:
         raise fail(Code.INPUT, f"invalid input: {exc}") from None
+    return next(m for m in members if m.name == name), [m for m in members if m.name != name]
+
+
+# -- exec ----------------------------------------------------------------------------------------
+def _exec_target(stage: str, config_file: Path | None, host: str | None):  # -> Target
+    """The Target of the host `exec` runs on: --host of a stage of several hosts, refused
+    without it (before any connection); the stage's own host otherwise."""
+    return _pick(stage, config_file, host)[0].target
 
 
 def exec_command(
@@ -84,26 +108,58 @@ def exec_command(
 
 
 # -- env -----------------------------------------------------------------------------------------
-def _read_env(remote, layout) -> dict[str, str]:
-    from deployer import envfile
+def _read_env(remote, layout) -> str:
+    """The text of the app's .env on the host."""
     from deployer.ops.exec import env_file
 
-    res = remote.run(["cat", "--", env_file(layout)], sudo=True, what="read .env")
-    return envfile.parse(res.stdout)
+    return remote.run(["cat", "--", env_file(layout)], sudo=True, what="read .env").stdout
 
 
 @env_app.command("list")
 @guard
 def env_list(stage: str = STAGE_ARG, config_file: Path = CONFIG_OPT) -> None:
-    """The app's variables on STAGE; values masked unless declared as plain settings (app.env)."""
-    from deployer.layout import Layout
+    """The app's variables on STAGE; values masked unless declared as plain settings (app.env).
+    A fleet: every host read, one listing, each host that differs flagged (exit 4)."""
+    from deployer import envfile
     from deployer.ops.env import listing
 
+    members = fleet.fleet_of(stage, config_file)
+    if members:
+        raise typer.Exit(_fleet_env_list(members))
     t = _target(stage, config_file)
     with _connect(t) as remote:
-        values = _read_env(remote, Layout(t.app.name))
+        values = envfile.parse(_read_env(remote, t.layout))
     for key, shown in listing(values, t.app.env):
         typer.echo(f"{key}={shown}")
+
+
+def _fleet_env_list(members: list) -> Code:
+    """The listing (of the first host read) on stdout; on stderr each host whose keys or
+    values (compared by hash, never shown) differ from it, or that could not be read."""
+    from deployer import envfile
+    from deployer.fleet.each import on_each
+    from deployer.fleet.plan import env_drift
+    from deployer.ops.env import fingerprint, listing
+
+    read, problems = {}, {}
+    for answer in on_each(members, lambda remote, m: _read_env(remote, m.target.layout)):
+        try:
+            if answer.error:
+                raise envfile.EnvFileError(answer.error)
+            read[answer.name] = envfile.parse(answer.value)
+        except envfile.EnvFileError as exc:
+            problems[answer.name] = str(exc)
+    for key, shown in listing(next(iter(read.values()), {}), members[0].target.app.env):
+        typer.echo(f"{key}={shown}")
+    drift = env_drift({name: fingerprint(values) for name, values in read.items()})
+    for diff in drift:
+        typer.echo(f"drift: {diff.describe()} (compared with {next(iter(read))})", err=True)
+    for name, problem in problems.items():
+        typer.echo(f"{name}: not read: {problem}"[:200], err=True)
+    if drift or problems:
+        return Code.FAILED
+    typer.echo(f"{len(members)} hosts, one environment", err=True)
+    return Code.OK
 
 
 def env_change_for(app: str, change_for):  # -> Callable[[str], tuple[str, str] | None]
@@ -120,10 +176,18 @@ def env_change_for(app: str, change_for):  # -> Callable[[str], tuple[str, str] 
     return compute
 
 
-def _apply_env(stage: str, config_file: Path | None, change_for, message: str) -> int:
+def _apply_env(stage: str, config_file: Path | None, change_for, message: str, **rolling
+               ) -> int:
     """Apply an environment change as a health-gated release (a copy of the current one,
     started with the new file): the host's .env is read and the change computed under the
-    deploy lock, so a concurrent change is never lost."""
+    deploy lock, so a concurrent change is never lost. A fleet: rolled like a deploy
+    (``rolling``: batch, canary, skip_down, parallel), each host's change computed from its own
+    file; a failure stops the roll and puts the previous file back where it had switched."""
+    members = fleet.fleet_of(stage, config_file)
+    if members:
+        compute = env_change_for(members[0].target.app.name, change_for)
+        return fleet.roll(members, action="deploy", message=message, audit_as="env",
+                          env_for=compute, **rolling)
     t = _target(stage, config_file)
     return run_release(
         t,
@@ -141,10 +205,15 @@ def env_set(
     keys: list[str] = typer.Argument(..., help="Variable names (never values: see --stdin)."),
     stdin: bool = typer.Option(False, "--stdin", help="Read the (one) value from stdin."),
     message: str = typer.Option("", "--message", "-m", help="Why (kept in lock and audit)."),
+    batch: str = fleet.BATCH_OPT,
+    canary: bool = fleet.CANARY_OPT,
+    skip_down: bool = fleet.SKIP_DOWN_OPT,
+    parallel: int = fleet.PARALLEL_OPT,
     config_file: Path = CONFIG_OPT,
 ) -> None:
     """Set KEYs on STAGE from the local environment (or one from stdin), then restart the app
-    through the health-gated switch; a value that breaks the app leaves the old one serving."""
+    through the health-gated switch; a value that breaks the app leaves the old one serving
+    (a fleet: rolled like a deploy, all reverted if one host fails)."""
     import os
 
     from deployer.ops.env import EnvError, set_values, values_for
@@ -153,7 +222,9 @@ def env_set(
         values = values_for(keys, os.environ, sys.stdin.read() if stdin else None)
     except EnvError as exc:
         raise fail(Code.INPUT, f"invalid input: {exc}") from None
-    raise typer.Exit(_apply_env(stage, config_file, lambda b: set_values(b, values), message))
+    raise typer.Exit(_apply_env(stage, config_file, lambda b: set_values(b, values), message,
+                                batch=batch, canary=canary, skip_down=skip_down,
+                                parallel=parallel))
 
 
 @env_app.command("unset")
@@ -162,12 +233,20 @@ def env_unset(
     stage: str = STAGE_ARG,
     keys: list[str] = typer.Argument(..., help="Variable names."),
     message: str = typer.Option("", "--message", "-m", help="Why (kept in lock and audit)."),
+    batch: str = fleet.BATCH_OPT,
+    canary: bool = fleet.CANARY_OPT,
+    skip_down: bool = fleet.SKIP_DOWN_OPT,
+    parallel: int = fleet.PARALLEL_OPT,
     config_file: Path = CONFIG_OPT,
 ) -> None:
-    """Remove KEYs from STAGE's environment, then restart through the health-gated switch."""
+    """Remove KEYs from STAGE's environment, then restart through the health-gated switch (a
+    fleet: rolled like a deploy; a host without one of the KEYs fails the roll before any
+    switch)."""
     from deployer.ops.env import unset_keys
 
-    raise typer.Exit(_apply_env(stage, config_file, lambda b: unset_keys(b, keys), message))
+    raise typer.Exit(_apply_env(stage, config_file, lambda b: unset_keys(b, keys), message,
+                                batch=batch, canary=canary, skip_down=skip_down,
+                                parallel=parallel))
 
 
 # -- maintenance ---------------------------------------------------------------------------------
@@ -192,29 +271,83 @@ def maintenance_state(remote, t) -> str:
     return remote.sh(state_script(t.app.name), what="maintenance state").stdout.strip()
 
 
+def _maintenance(stage: str, config_file: Path | None, on: bool, message: str = "",
+                 parallel: int = 8) -> Code:
+    """Switch STAGE's maintenance page; a fleet: on every host, ``parallel`` at once, one line
+    per host and the fleet's total (a host that failed is named there: exit 4; running the
+    command again finishes the others, it changes nothing where the page is already so)."""
+    from deployer.fleet.each import on_each
+    from deployer.fleet.plan import tally
+
+    state = "on" if on else "off"
+    members = fleet.fleet_of(stage, config_file)
+    if not members:
+        t = _target(stage, config_file)
+        with _connect(t) as remote:
+            set_maintenance(remote, t, on, message)
+        typer.echo(f"{stage}: maintenance {state}")
+        return Code.OK
+    answers = on_each(members, lambda remote, m: set_maintenance(remote, m.target, on, message),
+                      width=parallel)
+    for a in answers:
+        typer.echo(f"  {a.name:<16} {f'failed: {a.error}' if a.error else 'ok'}"[:220])
+    errors = {a.name: a.error for a in answers}
+    typer.echo(f"{stage}: maintenance {state}; {tally(errors)}", err=any(errors.values()))
+    return Code.FAILED if any(errors.values()) else Code.OK
+
+
 @maintenance_app.command("on")
 @guard
 def maintenance_on(
     stage: str = STAGE_ARG,
     message: str = typer.Option("", "--message", "-m", help="Shown on the page (escaped)."),
+    parallel: int = AT_ONCE_OPT,
     config_file: Path = CONFIG_OPT,
 ) -> None:
     """Public requests to STAGE get 503 + Retry-After and the maintenance page (the health and
-    readiness paths stay reachable)."""
-    t = _target(stage, config_file)
-    with _connect(t) as remote:
-        set_maintenance(remote, t, True, message)
-    typer.echo(f"{stage}: maintenance on")
+    readiness paths stay reachable; a fleet: on every host)."""
+    raise typer.Exit(_maintenance(stage, config_file, True, message, parallel))
 
 
 @maintenance_app.command("off")
 @guard
-def maintenance_off(stage: str = STAGE_ARG, config_file: Path = CONFIG_OPT) -> None:
-    """Take STAGE's maintenance page down: requests reach the app again."""
-    t = _target(stage, config_file)
-    with _connect(t) as remote:
-        set_maintenance(remote, t, False)
-    typer.echo(f"{stage}: maintenance off")
+def maintenance_off(
+    stage: str = STAGE_ARG, parallel: int = AT_ONCE_OPT, config_file: Path = CONFIG_OPT
+) -> None:
+    """Take STAGE's maintenance page down: requests reach the app again (a fleet: on every
+    host)."""
+    raise typer.Exit(_maintenance(stage, config_file, False, parallel=parallel))
+
+
+@contextlib.contextmanager
+def _others_in_maintenance(others: list, stage: str) -> Iterator[None]:
+    """A fleet's restore: the other hosts share the database, so they answer with the
+    maintenance page meanwhile too (one already in maintenance stays so) and forget what it was
+    migrated with, like the restoring host (the next deploy migrates on whichever host runs
+    its migrations); refused, before anything is restored, when one of them cannot."""
+    from deployer.fleet.each import on_each
+    from deployer.release.migrations import forget_script
+
+    def put_on(remote, m) -> bool:
+        remote.sh(forget_script(m.target.layout), what="forget migrations")
+        if maintenance_state(remote, m.target) == "on":
+            return False
+        set_maintenance(remote, m.target, True, RESTORING)
+        return True
+
+    answers = on_each(others, put_on)
+    turned = [m for m, a in zip(others, answers, strict=True) if a.value]
+    try:
+        failed = "; ".join(f"{a.name}: {a.error}" for a in answers if a.error)
+        if failed:
+            raise fail(Code.FAILED, f"nothing restored: not in maintenance: {failed}")
+        yield
+    finally:
+        left = [a.name for a in on_each(turned, lambda r, m: set_maintenance(r, m.target, False))
+                if a.error]
+        if left:
+            typer.secho(f"still in maintenance: {', '.join(left)} (deployer maintenance off "
+                        f"{stage})", fg="red", err=True)
 
 
 # -- backup / restore ----------------------------------------------------------------------------
@@ -234,11 +367,13 @@ def backup(
     list_bucket: bool = typer.Option(
         False, "--list", help="List the backups in the stage's S3 bucket instead (no backup)."
     ),
+    host: str = DB_HOST_OPT,
     config_file: Path = CONFIG_OPT,
 ) -> None:
     """Back up STAGE's database (SQLite or PostgreSQL, from the app's DATABASE_URL) into a 0600
     file on the host, fetch a copy into --out and, with [stages.STAGE.backup.s3], upload that
-    copy to the bucket (credentials from the local environment)."""
+    copy to the bucket (credentials from the local environment). A fleet: on one host (--host;
+    the first by default), the database being the fleet's."""
     import base64
     import os
 
@@ -246,7 +381,7 @@ def backup(
     from deployer.ops import backup as ops_backup
 
     if list_bucket:
-        _list_bucket(stage, config_file)
+        _list_bucket(_pick(stage, config_file, host, first=True)[0].target, stage)
         return
     try:
         plan = ops_backup.BackupPlan(Layout("app"), keep=keep)
@@ -254,7 +389,8 @@ def backup(
             ops_backup.timer_units(plan, schedule, "")
     except ValueError as exc:
         raise fail(Code.INPUT, f"invalid input: {exc}") from None
-    t = _target(stage, config_file)
+    chosen, others = _pick(stage, config_file, host, first=True)
+    t = chosen.target
     plan = ops_backup.BackupPlan(Layout(t.app.name), keep=keep)
     with _connect(t) as remote:
         res = remote.sh(ops_backup.backup_script(plan, _stamp()), check=False, what="backup")
@@ -272,7 +408,8 @@ def backup(
     fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(base64.b64decode(data))
-    typer.echo(f"{stage}: backup {host_path} on the host, copy in {local}")
+    where = f"on {chosen.name}" if others else "on the host"
+    typer.echo(f"{stage}: backup {host_path} {where}, copy in {local}")
     if schedule is not None:
         typer.echo(f"{stage}: {schedule} backups by {t.app.name}-backup.timer, keeping {keep}")
     if t.backup.s3 is not None:
@@ -285,10 +422,9 @@ def backup(
         typer.echo(f"{stage}: uploaded to {loc.url}")
 
 
-def _list_bucket(stage: str, config_file: Path | None) -> None:
+def _list_bucket(t, stage: str) -> None:
     from deployer.ops import s3
 
-    t = _target(stage, config_file)
     dest = t.backup.s3
     if dest is None:
         raise fail(Code.INPUT, f"invalid input: stage {stage} has no [stages.{stage}.backup.s3]")
@@ -320,9 +456,11 @@ def restore(
         "a file name in the stage's bucket (see `backup --list`).", metavar="FILE",
     ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    host: str = DB_HOST_OPT,
     config_file: Path = CONFIG_OPT,
 ) -> None:
-    """Replace STAGE's database with FILE; the app is in maintenance meanwhile; audited."""
+    """Replace STAGE's database with FILE; the app is in maintenance meanwhile; audited. A
+    fleet: loaded by one host (--host; the first by default), every host in maintenance."""
     import tempfile
 
     from deployer.ops import backup as ops_backup
@@ -335,7 +473,8 @@ def restore(
         ops_backup.local_name(name)
     except ValueError as exc:
         raise fail(Code.INPUT, f"invalid input: {exc}") from None
-    t = _target(stage, config_file)
+    chosen, others = _pick(stage, config_file, host, first=True)
+    t = chosen.target
     loc = None
     if is_s3 or not file.is_file():  # a URL, or a name to look up in the stage's bucket
         from deployer.ops import s3
@@ -348,19 +487,19 @@ def restore(
             raise fail(Code.INPUT, f"invalid input: {file} not found (and stage {stage} has no "
                        "S3 bucket to look in)")  # fmt: skip
     shown = loc.url if loc else file.name
+    how = f" by {chosen.name}, its {len(others)} other hosts in maintenance" if others else ""
     if not yes and not typer.confirm(
-        f"Replace the database of {stage} ({t.url}) with {shown}?", default=False
+        f"Replace the database of {stage} ({t.url}) with {shown}{how}?", default=False
     ):
         raise typer.Exit(Code.REFUSED)
-    if loc is None:
-        _restore(t, stage, file, file.name)
-        return
     with tempfile.TemporaryDirectory(prefix="deployer-restore-") as tmp:
-        try:
-            fetched = s3.download(t.backup.s3, loc, Path(tmp))
-        except s3.S3Error as exc:
-            raise fail(Code.FAILED, str(exc)) from None
-        _restore(t, stage, fetched, loc.url)
+        if loc is not None:
+            try:
+                file = s3.download(t.backup.s3, loc, Path(tmp))
+            except s3.S3Error as exc:
+                raise fail(Code.FAILED, str(exc)) from None
+        with _others_in_maintenance(others, stage):
+            _restore(t, stage, file, shown)
 
 
 def _restore(t, stage: str, file: Path, shown: str) -> None:

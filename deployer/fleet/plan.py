@@ -1,4 +1,5 @@
-"""Fleet decisions, free of SSH: batches, lock order, run-once work, the revert plan, drift.
+"""Fleet decisions, free of SSH: batches, lock order, run-once work, the revert plan, drift
+(of releases and of environments), the total of a command run on every host.
 
 Facts in (host names, what each host answered), typed decisions out; `deployer.fleet.roll`
 executes them.
@@ -141,3 +142,42 @@ def drift(current: dict[str, HostRelease]) -> Drift:
     majority = max(counts, key=lambda sha: counts[sha])  # first seen wins a tie
     drifted = [h for h, rel in current.items() if rel.sha256 != majority]
     return Drift(not drifted, majority, drifted)
+
+
+@dataclass(frozen=True)
+class EnvDiff:
+    """How one host's environment differs from the reference host's: key names only."""
+
+    host: str
+    missing: list[str]  # keys the reference has and this host not
+    extra: list[str]  # keys this host has and the reference not
+    differs: list[str]  # keys both have, with other values
+
+    def describe(self) -> str:
+        named = (("missing", self.missing), ("extra", self.extra),
+                 ("other value of", self.differs))
+        parts = [f"{what} {', '.join(keys)}" for what, keys in named if keys]
+        return f"{self.host}: {'; '.join(parts)}"
+
+
+def env_drift(fingerprints: dict[str, dict[str, str]]) -> list[EnvDiff]:
+    """``fingerprints``: host -> key -> hash of its value, in fleet order. Every host is compared
+    with the first; the hosts that differ, in order (values are never needed, only hashes)."""
+    if not fingerprints:
+        return []
+    ref = next(iter(fingerprints.values()))
+    out = []
+    for host, mine in fingerprints.items():
+        diff = EnvDiff(host, sorted(set(ref) - set(mine)), sorted(set(mine) - set(ref)),
+                       sorted(k for k in set(ref) & set(mine) if ref[k] != mine[k]))
+        if diff.missing or diff.extra or diff.differs:
+            out.append(diff)
+    return out
+
+
+def tally(errors: dict[str, str]) -> str:
+    """The fleet total of a command run on every host (``errors``: host -> '' when it went
+    through, else why not), naming the hosts that failed."""
+    failed = [h for h, e in errors.items() if e]
+    line = f"fleet: {len(errors)} hosts, {len(errors) - len(failed)} ok, {len(failed)} failed"
+    return line + (f" ({', '.join(failed)})" if failed else "")

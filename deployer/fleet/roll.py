@@ -13,6 +13,7 @@ and runs the hosts' stages in parallel, one SSH connection each, one stage at a 
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from deployer.fleet import plan
 from deployer.layout import Layout
+from deployer.ops.env import back_to
 from deployer.release import lock
 from deployer.release.lifecycle import Run
 from deployer.release.state import acquire_lock, read_state, write_ledger
@@ -137,7 +139,8 @@ def without_migrations(t: Target) -> Target:
 
 @dataclass
 class Roll:
-    """A deploy (artifact) or a rollback across ``members``."""
+    """A deploy (artifact), an environment change (``env_for``, no artifact) or a rollback
+    across ``members``."""
 
     members: list[Member]
     action: str = "deploy"
@@ -152,6 +155,9 @@ class Roll:
     audit_as: str = ""
     parallel: int = 4  # hosts prepared (lock, upload, install) at once
     say: Callable[[str], None] = print
+    # an environment change (a deploy without artifact): each host's new .env from the one it
+    # has, computed under its lock (see ``Run.env_for``); a revert puts that one back
+    env_for: Callable[[str], tuple[str, str] | None] | None = None
 
     def __post_init__(self) -> None:
         self.runs: dict[str, tuple[Run, Outcome]] = {}  # prepared, waiting for their batch
@@ -161,6 +167,7 @@ class Roll:
         self.reports = {m.name: HostReport(m.name) for m in self.members}
         self._print = threading.Lock()
         self.rollback_sha = ""
+        self.env_before: dict[str, str] = {}  # an environment change: host -> the .env it had
 
     def _say(self, text: str) -> None:
         with self._print:
@@ -262,7 +269,7 @@ class Roll:
             rollback_to = self._rollback_id(remote)
         run = Run(remote, t, action=self.action, artifact=self.artifact, rollback_to=rollback_to,
                   message=self.message, keep=self.keep, audit_as=self.audit_as,
-                  report=lambda r: self._phase(name, r))
+                  env_for=self._env_for(name), report=lambda r: self._phase(name, r))
         outcome = run.prepare()
         self.reports[name].seconds = time.monotonic() - start
         if run.pending(outcome):
@@ -356,6 +363,18 @@ class Roll:
         report.detail = f"{err.unit}: {err.message}"
         return name, plan.FAILED, err.unit != "lock"
 
+    def _env_for(self, name: str) -> Callable[[str], tuple[str, str] | None] | None:
+        """The environment change on host *name*, keeping the .env it read for a revert."""
+        change = self.env_for
+        if change is None:
+            return None
+
+        def compute(current: str) -> tuple[str, str] | None:
+            self.env_before[name] = current
+            return change(current)
+
+        return compute
+
     def _rollback_id(self, remote: Remote) -> str:
         """This host's release of the wanted artifact ('' = its previous good release)."""
         if not self.rollback_sha:
@@ -364,15 +383,23 @@ class Roll:
         return rel.id if rel else f"{self.rollback_to}-missing-here"
 
     def _revert(self, remote: Remote, name: str, release_id: str) -> None:
+        """Host *name* switched to what the roll brought: back to *release_id*; after an
+        environment change, the .env it had back instead (the file is shared by releases, so
+        a rollback would restart the old one with the new values), health-gated likewise."""
         t = without_migrations(self.by_name[name].target)
-        run = Run(remote, t, action="rollback", rollback_to=release_id,
-                  message=f"fleet revert: {self.message}".strip(": "),
-                  report=lambda r: self._phase(name, r, revert=True))
+        message = f"fleet revert: {self.message}".strip(": ")
+        report_to = functools.partial(self._phase, name, revert=True)
+        if self.env_for is not None:
+            run = Run(remote, t, action="deploy", message=message, audit_as=self.audit_as,
+                      env_for=back_to(self.env_before[name]), report=report_to)
+        else:
+            run = Run(remote, t, action="rollback", rollback_to=release_id, message=message,
+                      report=report_to)
         outcome = run.execute()
+        back = f"previous .env back ({run.release_id})" if self.env_for else f"back on {release_id}"
         report = self.reports[name]
         report.outcome = ROLLED_BACK if outcome.ok else plan.FAILED
-        report.detail = (f"back on {release_id}" if outcome.ok
-                         else f"revert failed: {outcome.error.message}")
+        report.detail = back if outcome.ok else f"revert failed: {outcome.error.message}"
 
     def _phase(self, name: str, result: Result, revert: bool = False) -> None:
         report = self.reports[name]

@@ -10,7 +10,7 @@ the new file and health-checked before it gets traffic); the old file is put bac
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from deployer.target import ENV_NAME, check_env_value
@@ -112,3 +112,20 @@ def swap_script(path: str, app: str) -> str:
 def restore_script(path: str) -> str:
     q = shlex.quote
     return f"mv -f -- {q(path + '.previous')} {q(path)}"
+
+
+def fingerprint(values: Mapping[str, str]) -> dict[str, str]:
+    """key -> sha256 of its value: what hosts compare (``env list`` of a fleet), never shown."""
+    import hashlib
+
+    return {k: hashlib.sha256(v.encode()).hexdigest() for k, v in values.items()}
+
+
+def back_to(before: str) -> Callable[[str], tuple[str, str] | None]:
+    """A release lifecycle's ``env_for`` that puts the file's text *before* back (a fleet's
+    revert of an environment change on a host that switched to it); None when it is there."""
+
+    def compute(current: str) -> tuple[str, str] | None:
+        return None if current == before else (before, "env: fleet revert")
+
+    return compute

@@ -130,3 +130,39 @@ def test_drift(current, consistent, majority, drifted) -> None:
     got = plan.drift(current)
     assert (got.consistent, got.majority, got.drifted) == (consistent, majority, drifted)
     assert ("drift:" in got.describe()) != consistent
+
+
+def _prints(**keys: str) -> dict[str, str]:
+    return {k: f"sha-of-{v}" for k, v in keys.items()}
+
+
+@pytest.mark.parametrize(
+    ("fingerprints", "expected"),
+    [
+        ({}, []),
+        ({"w1": _prints(A="1")}, []),
+        ({"w1": _prints(A="1", B="2"), "w2": _prints(A="1", B="2")}, []),
+        # every host compared with the first, key names only
+        ({"w1": _prints(A="1", B="2"), "w2": _prints(A="1"), "w3": _prints(A="9", B="2", C="3")},
+         ["w2: missing B", "w3: extra C; other value of A"]),
+        ({"w1": _prints(), "w2": _prints(A="1")}, ["w2: extra A"]),
+        ({"w1": _prints(A="1"), "w2": _prints(A="2"), "w3": _prints(A="2")},
+         ["w2: other value of A", "w3: other value of A"]),  # the first host is the reference
+    ],
+)
+def test_env_drift(fingerprints, expected) -> None:
+    found = plan.env_drift(fingerprints)
+    assert [d.describe() for d in found] == expected
+    assert not any("sha-of" in d.describe() for d in found)
+
+
+@pytest.mark.parametrize(
+    ("errors", "line"),
+    [
+        ({"w1": "", "w2": ""}, "fleet: 2 hosts, 2 ok, 0 failed"),
+        ({"w1": "", "w2": "boom", "w3": "down"}, "fleet: 3 hosts, 1 ok, 2 failed (w2, w3)"),
+        ({}, "fleet: 0 hosts, 0 ok, 0 failed"),
+    ],
+)
+def test_tally_names_the_hosts_that_failed(errors, line) -> None:
+    assert plan.tally(errors) == line

@@ -116,3 +116,108 @@ def test_env_change_for(current, change, expected) -> None:
     else:
         values, note = expected
         assert compute(text) == (envfile.render("shop", values), note)
+
+
+@pytest.mark.parametrize(
+    ("host", "first", "chosen", "others"),
+    [
+        (None, True, "web-1", ["web-2"]),  # backup, restore: the first host by default
+        ("web-2", True, "web-2", ["web-1"]),
+        ("203.0.113.10", True, "web-1", ["web-2"]),  # an address names its host
+        ("web-2", False, "web-2", ["web-1"]),  # exec: --host needed
+    ],
+)
+def test_one_host_of_a_fleet_runs_backup_restore_and_exec(host, first, chosen, others,
+                                                          tmp_path: Path) -> None:
+    from deployer.cli.ops import _pick
+
+    member, rest = _pick("f", fleet_config(tmp_path), host, first=first)
+    assert member.name == chosen and [m.name for m in rest] == others
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["backup", "f", "--host", "web-3"],
+     ["backup", "f", "--list", "--host", "web-3"],
+     ["restore", "f", "app-20260101T000000Z.sqlite3", "--host", "web-3", "--yes"],
+     ["env", "set", "f", "SOME_KEY", "--batch", "0"],
+     ["env", "unset", "f", "SOME_KEY", "--batch", "x"]],
+)
+def test_fleet_day_two_input_is_refused_before_connecting(args: list[str], tmp_path: Path
+                                                          ) -> None:
+    # TEST-NET hosts: a connection attempt would fail with exit 3, not 2
+    (tmp_path / "app-20260101T000000Z.sqlite3").write_bytes(b"x")
+    config = fleet_config(tmp_path)
+    result = runner.invoke(app, [*args, "--config", str(config)], env={"SOME_KEY": "v"})
+    assert result.exit_code == 2, result.output
+    shown = " ".join(result.output.split())
+    assert "invalid input" in shown
+    assert "'web-3' is not one of the stage's hosts (web-1, web-2)" in shown or "--batch" in shown
+
+
+def _answers(monkeypatch, answers) -> list:
+    """The fleet's hosts answer ``answers`` (name -> value or error) instead of connecting."""
+    from deployer.fleet import each
+
+    calls = []
+
+    def on_each(members, work, width=16):
+        calls.append(([m.name for m in members], width))
+        return [each.Answer(n, error=v.removeprefix("error:")) if str(v).startswith("error:")
+                else each.Answer(n, v) for n, v in answers.items()]
+
+    monkeypatch.setattr(each, "on_each", on_each)
+    return calls
+
+
+def _env(**values: str) -> str:
+    from deployer import envfile
+
+    return envfile.render("app", values)
+
+
+@pytest.mark.parametrize(
+    ("answers", "code", "err"),
+    [
+        ({"web-1": _env(A="1", SECRET_KEY="hunter2"), "web-2": _env(A="1", SECRET_KEY="hunter2")},
+         0, ["2 hosts, one environment"]),
+        ({"web-1": _env(A="1", SECRET_KEY="hunter2"), "web-2": _env(SECRET_KEY="hunter3")},
+         4, ["drift: web-2: missing A; other value of SECRET_KEY (compared with web-1)"]),
+        ({"web-1": "error:connection refused", "web-2": _env(A="1", SECRET_KEY="hunter2")},
+         4, ["web-1: not read: connection refused"]),
+        ({"web-1": _env(A="1", SECRET_KEY="x"), "web-2": "export A=1\n"},
+         4, ["web-2: not read: .env line 1 is not KEY=\"value\""]),
+    ],
+)
+def test_env_list_of_a_fleet_lists_once_and_flags_the_hosts_that_differ(
+    monkeypatch, tmp_path: Path, answers, code, err
+) -> None:
+    _answers(monkeypatch, answers)
+    result = CliRunner().invoke(app, ["env", "list", "f", "--config", str(fleet_config(tmp_path))])
+    assert result.exit_code == code, result.output
+    assert result.stdout.splitlines() == ["A=********", "SECRET_KEY=********"]
+    assert result.stderr.splitlines() == err
+    assert "hunter" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("command", "answers", "code", "lines"),
+    [
+        ("on", {"web-1": None, "web-2": None}, 0,
+         ["  web-1            ok", "  web-2            ok",
+          "f: maintenance on; fleet: 2 hosts, 2 ok, 0 failed"]),
+        ("off", {"web-1": "error:maintenance off failed (exit 1)", "web-2": None}, 4,
+         ["  web-1            failed: maintenance off failed (exit 1)", "  web-2            ok",
+          "f: maintenance off; fleet: 2 hosts, 1 ok, 1 failed (web-1)"]),
+    ],
+)
+def test_maintenance_of_a_fleet_names_each_host_and_the_total(
+    monkeypatch, tmp_path: Path, command, answers, code, lines
+) -> None:
+    calls = _answers(monkeypatch, answers)
+    config = str(fleet_config(tmp_path))
+    result = CliRunner().invoke(app, ["maintenance", command, "f", "--parallel", "3",
+                                      "--config", config])
+    assert result.exit_code == code, result.output
+    assert result.output.splitlines() == lines
+    assert calls == [(["web-1", "web-2"], 3)]

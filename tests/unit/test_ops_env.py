@@ -84,3 +84,21 @@ def test_swap_and_restore_scripts(tmp_path) -> None:
     assert (tmp_path / ".env.previous").read_text() == "OLD\n"
     subprocess.run(["sh", "-c", env.restore_script(str(path))], check=True)
     assert path.read_text() == "OLD\n" and not (tmp_path / ".env.previous").exists()
+
+
+def test_fingerprints_compare_values_without_holding_them() -> None:
+    a = env.fingerprint({"SECRET_KEY": "hunter2", "B": ""})
+    assert a == env.fingerprint({"B": "", "SECRET_KEY": "hunter2"})
+    assert a["SECRET_KEY"] != env.fingerprint({"SECRET_KEY": "hunter3"})["SECRET_KEY"]
+    assert "hunter2" not in repr(a)
+
+
+@pytest.mark.parametrize(
+    ("before", "current", "expected"),
+    [
+        ("A=1\n", "A=2\n", ("A=1\n", "env: fleet revert")),  # the old text, as it was
+        ("A=1\n", "A=1\n", None),  # already back: a no-op
+    ],
+)
+def test_back_to_puts_the_previous_file_back(before, current, expected) -> None:
+    assert env.back_to(before)(current) == expected
