@@ -2,7 +2,10 @@
 after scenario (the order matters): parallel bootstrap and its "0 changed" re-run, TLS at the
 balancer, a rolling deploy of v2 under load through it, a broken v3 stopped after the canary,
 a v3 that fails in the second batch (the switched hosts go back), a fleet rollback and a
-promotion from a one-host stage (drift flagged before, gone after), and a host that is down.
+promotion from a one-host stage (drift flagged before, gone after), day two across the fleet
+(env set rolled under load; env drift flagged; an env change that fails in the second batch
+puts every host's previous .env back; maintenance on and off on every host, a failing host
+named), and a host that is down.
 
 Load: >= 5,000 GETs of /health at concurrency 20 through the balancer over HTTPS, kept running
 for the whole roll, by a client that never retries; every response must be 2xx.
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from bootstrap_helpers import deployer
+from bootstrap_helpers import SECRET, deployer
 from release_helpers import make_version
 
 from deployer.release.loadcheck import Background, LoadResult, run_load
@@ -36,8 +39,9 @@ class Fleet:
     config: Path
     tmp: Path
 
-    def cli(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-        return deployer(*args, "--config", str(self.config), timeout=timeout)
+    def cli(self, *args: str, timeout: float = 900, env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess:
+        return deployer(*args, "--config", str(self.config), timeout=timeout, env=env)
 
     def deploy(self, source: Path, *extra: str) -> subprocess.CompletedProcess:
         return self.cli("deploy", "f", "--source", str(source), *extra)
@@ -72,6 +76,24 @@ class Fleet:
 
     def sample(self, requests: int = 300) -> LoadResult:
         return run_load(self.health_url, requests=requests, concurrency=10, **self.load_kwargs())
+
+    def curl(self, path: str, *args: str) -> subprocess.CompletedProcess:
+        """GET *path* through the balancer over HTTPS."""
+        return subprocess.run(
+            ["curl", "-sS", *args, "--cacert", self.load_kwargs()["cafile"], "--resolve",
+             f"{self.balancer.domain}:443:{self.balancer.address}",
+             f"https://{self.balancer.domain}{path}"], capture_output=True, text=True,
+            check=False)
+
+    def codes(self, path: str, n: int = 6) -> set[str]:
+        """The status codes of *n* GETs of *path* (round robin: every host answers some)."""
+        return {self.curl(path, "-o", "/dev/null", "-w", "%{http_code}").stdout
+                for _ in range(n)}
+
+    def env_files(self) -> dict[str, str]:
+        """Each host's .env, as a hash (it holds the secrets)."""
+        return {h.name: h.ssh("sudo sha256sum /srv/app/shared/.env").stdout.split()[0]
+                for h in self.hosts}
 
 
 def _wait_up(balancer: lb.LoadBalancer, names: list[str], timeout: float = 30) -> dict:
@@ -152,11 +174,8 @@ def test_bootstrap_converges_every_host_in_parallel_and_tls_ends_at_the_balancer
         assert f"ip saddr {fleet.balancer.lab_address} tcp dport 80 accept" in rules
         assert "tcp dport 22 accept" in rules and "443" not in rules
     # nginx believes the balancer's X-Forwarded-For, not a client's: a forged one is ignored
-    forged = [subprocess.run(
-        ["curl", "-sS", "-A", f"realip-check-{i}", "-H", "X-Forwarded-For: 203.0.113.9",
-         "--cacert", fleet.load_kwargs()["cafile"],
-         "--resolve", f"{fleet.balancer.domain}:443:{fleet.balancer.address}", fleet.health_url],
-        capture_output=True, check=False) for i in range(3)]
+    forged = [fleet.curl("/health", "-A", f"realip-check-{i}", "-H",
+                         "X-Forwarded-For: 203.0.113.9") for i in range(3)]
     assert all(f.returncode == 0 for f in forged)
     logs = "".join(h.ssh("sudo tail -n 200 /var/log/nginx/access.log").stdout
                    for h in fleet.hosts)
@@ -288,6 +307,120 @@ def test_promote_from_a_one_host_stage_rolls_its_artifact_and_ends_the_drift(
         proc = fleet.cli(command, "f")
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "all hosts on one release" in proc.stdout
+
+
+ROTATED = "r0tated-" + "k" * 40  # a new SECRET_KEY (long enough for production)
+TOO_SHORT = "tiny-k3y"  # a SECRET_KEY only ENVIRONMENT=development accepts
+
+
+def test_env_set_rolls_across_the_fleet_under_load_health_gated(fleet: Fleet) -> None:
+    before = {h.name: fleet.current(h)["id"] for h in fleet.hosts}
+    (was,) = set(fleet.versions().values())
+    with fleet.background_load() as load:
+        proc = fleet.cli("env", "set", "f", "APP_VERSION", "SECRET_KEY", "--batch", "2",
+                         env={"APP_VERSION": "5.0.0-env", "SECRET_KEY": ROTATED})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    result = load.result
+    print("load during the fleet env set:", result.summary())
+    assert result.sent >= 5000 and result.failed == 0, result.summary()
+    assert set(result.versions) <= {was, "5.0.0-env"}, result.summary()
+    assert ROTATED not in out and SECRET not in out
+    first, *others = fleet.hosts  # the canary alone, then the others together
+    assert f"batch 1/2: {first.name}\n" in proc.stdout
+    assert f"batch 2/2: {others[0].name} {others[1].name}\n" in proc.stdout
+    for host in fleet.hosts:  # a new release on every host, started with the new file
+        cur = fleet.current(host)
+        assert cur["id"] != before[host.name] and cur["note"] == "env: set APP_VERSION, SECRET_KEY"
+        env = host.ssh("sudo cat /srv/app/shared/.env").stdout
+        assert 'APP_VERSION="5.0.0-env"' in env and f'SECRET_KEY="{ROTATED}"' in env
+        assert host.ssh("sudo test -e /srv/app/shared/.env.previous", check=False).returncode
+    after = fleet.sample()
+    assert after.failed == 0 and set(after.versions) == {"5.0.0-env"}, after.summary()
+    listed = fleet.cli("env", "list", "f")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "APP_VERSION=********" in listed.stdout and "ENVIRONMENT=production" in listed.stdout
+    assert "3 hosts, one environment" in listed.stderr and ROTATED not in listed.stdout
+    status = fleet.cli("status", "f")  # an env release keeps the artifact: no release drift
+    assert status.returncode == 0 and "all hosts on one release" in status.stdout, status.stdout
+
+
+def test_env_drift_is_flagged_and_a_change_failing_in_a_later_batch_puts_every_env_back(
+    fleet: Fleet,
+) -> None:
+    first, *others = fleet.hosts
+    dev = fleet.cli("env", "set", "one", "ENVIRONMENT", env={"ENVIRONMENT": "development"})
+    assert dev.returncode == 0, dev.stdout + dev.stderr
+    listed = fleet.cli("env", "list", "f")  # the first host differs now: every other is flagged
+    assert listed.returncode == 4, listed.stdout + listed.stderr
+    for host in others:
+        assert (f"drift: {host.name}: other value of ENVIRONMENT (compared with {first.name})"
+                in listed.stderr), listed.stderr
+    assert "ENVIRONMENT=development" in listed.stdout  # declared plain (app.env): shown
+    files, ledgers = fleet.env_files(), {h.name: fleet.ledger(h) for h in fleet.hosts}
+    # a SECRET_KEY the canary (development) accepts and the others (production) refuse
+    with fleet.background_load() as load:
+        proc = fleet.cli("env", "set", "f", "SECRET_KEY", "--batch", "2",
+                         env={"SECRET_KEY": TOO_SHORT})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 4, out
+    result = load.result
+    print("load during the failing env set and its revert:", result.summary())
+    assert result.failed == 0, result.summary()
+    assert TOO_SHORT not in out
+    assert f"rolled back {first.name}" in out, out
+    assert fleet.env_files() == files  # every host's previous file, byte for byte
+    for host in fleet.hosts:  # the failed change is bad everywhere; the canary's revert serves
+        new = [r for i, r in fleet.ledger(host).items() if i not in ledgers[host.name]]
+        want = ["bad", "current"] if host is first else ["bad"]
+        assert sorted(r["status"] for r in new) == want, (host.name, new)
+    after = fleet.sample()
+    assert after.failed == 0 and set(after.versions) == {"5.0.0-env"}, after.summary()
+    # one environment again: only the first host changes, the others are no-ops
+    back = fleet.cli("env", "set", "f", "ENVIRONMENT", env={"ENVIRONMENT": "production"})
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert f"  {first.name:<16} switched" in back.stdout, back.stdout
+    for host in others:
+        assert f"  {host.name:<16} noop" in back.stdout, back.stdout
+    listed = fleet.cli("env", "list", "f")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+
+
+def test_maintenance_goes_on_and_off_on_every_host_and_a_failing_host_is_named(
+    fleet: Fleet,
+) -> None:
+    page = "/var/www/deployer-maintenance/app.html"
+
+    def pages() -> dict[str, bool]:
+        return {h.name: h.ssh(f"test -e {page}", check=False).returncode == 0
+                for h in fleet.hosts}
+
+    on = fleet.cli("maintenance", "on", "f", "-m", "Fleet upgrade")
+    assert on.returncode == 0, on.stdout + on.stderr
+    assert "fleet: 3 hosts, 3 ok, 0 failed" in on.stdout
+    assert pages() == {h.name: True for h in fleet.hosts}
+    assert fleet.codes("/") == {"503"}
+    assert "Fleet upgrade" in fleet.curl("/").stdout
+    health = fleet.sample(60)  # exempt: the balancer keeps every backend
+    assert health.failed == 0, health.summary()
+    off = fleet.cli("maintenance", "off", "f")
+    assert off.returncode == 0, off.stdout + off.stderr
+    assert pages() == {h.name: False for h in fleet.hosts}
+    assert "503" not in fleet.codes("/")
+    broken = fleet.hosts[2]  # its page directory is a file: the page cannot go up there
+    broken.ssh("sudo rm -rf /var/www/deployer-maintenance && "
+               "sudo touch /var/www/deployer-maintenance")
+    try:
+        on = fleet.cli("maintenance", "on", "f")
+        assert on.returncode == 4, on.stdout + on.stderr
+        assert f"fleet: 3 hosts, 2 ok, 1 failed ({broken.name})" in on.stderr, on.stderr
+        (line,) = [ln for ln in on.stdout.splitlines() if ln.split()[:1] == [broken.name]]
+        assert "failed: maintenance on failed" in line, line
+    finally:
+        broken.ssh("sudo rm -f /var/www/deployer-maintenance")
+    off = fleet.cli("maintenance", "off", "f")
+    assert off.returncode == 0, off.stdout + off.stderr
+    assert pages() == {h.name: False for h in fleet.hosts}
 
 
 def test_a_down_host_stops_the_roll_before_touching_the_others(fleet: Fleet, lab) -> None:
