@@ -5,7 +5,8 @@ a v3 that fails in the second batch (the switched hosts go back), a fleet rollba
 promotion from a one-host stage (drift flagged before, gone after), day two across the fleet
 (env set rolled under load; env drift flagged; an env change that fails in the second batch
 puts every host's previous .env back; maintenance on and off on every host, a failing host
-named), and a host that is down.
+named; backup and restore on one host, the others in maintenance meanwhile), and a host that is
+down.
 
 Load: >= 5,000 GETs of /health at concurrency 20 through the balancer over HTTPS, kept running
 for the whole roll, by a client that never retries; every response must be 2xx.
@@ -421,6 +422,34 @@ def test_maintenance_goes_on_and_off_on_every_host_and_a_failing_host_is_named(
     off = fleet.cli("maintenance", "off", "f")
     assert off.returncode == 0, off.stdout + off.stderr
     assert pages() == {h.name: False for h in fleet.hosts}
+
+
+def test_backup_and_restore_run_on_one_host_the_others_in_maintenance_meanwhile(
+    fleet: Fleet,
+) -> None:
+    first, second, third = fleet.hosts
+    out = fleet.tmp / "backups"
+    proc = fleet.cli("backup", "f", "--out", str(out))  # the first host by default
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"on {first.name}, copy in" in proc.stdout, proc.stdout
+    (local,) = out.glob("app-*.sqlite3")
+    other = fleet.cli("backup", "f", "--host", second.name, "--out", str(fleet.tmp / "b2"))
+    assert other.returncode == 0 and f"on {second.name}, copy in" in other.stdout, other.stdout
+    refused = fleet.cli("restore", "f", str(local), "--host", "nope", "--yes")
+    assert refused.returncode == 2 and "'nope' is not one of the stage's hosts" in refused.stderr
+    proc = fleet.cli("restore", "f", str(local), "--yes")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"restored {local.name}" in proc.stdout
+
+    def audit(host: Host, n: int) -> list[tuple[str, str]]:
+        lines = host.ssh(f"sudo tail -n {n} /srv/app/state/audit.log").stdout.splitlines()
+        return [(e["action"], e["detail"]) for e in map(json.loads, lines)]
+
+    assert audit(first, 4) == [("restore", local.name), ("maintenance", "on"),
+                               ("maintenance", "off"), ("restore", local.name)]
+    for host in (second, third):  # fenced: in maintenance around the restore
+        assert audit(host, 2) == [("maintenance", "on"), ("maintenance", "off")], host.name
+    assert "503" not in fleet.codes("/")
 
 
 def test_a_down_host_stops_the_roll_before_touching_the_others(fleet: Fleet, lab) -> None:

@@ -1,8 +1,10 @@
-"""The day-two commands validate input before touching any host (no host needed here)."""
+"""The day-two commands validate input before touching any host; a fleet's listing, maintenance
+and restore fence decided and printed from what the hosts answer (no host needed here)."""
 
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from deployer.cli import app
@@ -221,3 +223,56 @@ def test_maintenance_of_a_fleet_names_each_host_and_the_total(
     assert result.exit_code == code, result.output
     assert result.output.splitlines() == lines
     assert calls == [(["web-1", "web-2"], 3)]
+
+
+@pytest.mark.parametrize(
+    ("state", "broken", "log", "restored"),
+    [
+        # every other host in maintenance meanwhile, and out again after
+        ({"web-2": "off", "web-3": "off"}, set(),
+         [("web-2", True), ("web-3", True), ("web-2", False), ("web-3", False)], True),
+        # one already in maintenance stays in it
+        ({"web-2": "on", "web-3": "off"}, set(), [("web-3", True), ("web-3", False)], True),
+        # one that cannot: nothing restored, the others out of maintenance again
+        ({"web-2": "off", "web-3": "off"}, {"web-3"}, [("web-2", True), ("web-2", False)],
+         False),
+    ],
+)
+def test_a_fleet_restore_puts_the_other_hosts_in_maintenance_meanwhile(
+    monkeypatch, state, broken, log, restored
+) -> None:
+    from deployer.cli import ops
+    from deployer.fleet import each
+    from deployer.fleet.roll import Member
+    from deployer.remote import CommandError
+    from deployer.target import build_target
+
+    seen, forgot = [], []
+
+    def set_maintenance(remote, t, on, message=""):
+        if on and t.host in broken:
+            raise CommandError("maintenance on", 1, "no")
+        seen.append((t.host, on))
+
+    def on_each(members, work, width=16):  # each host in turn, over a remote that records
+        remote = type("R", (), {"sh": lambda _s, script, what="": forgot.append(script)})()
+        out = []
+        for m in members:
+            try:
+                out.append(each.Answer(m.name, work(remote, m)))
+            except CommandError as exc:
+                out.append(each.Answer(m.name, error=str(exc)))
+        return out
+
+    monkeypatch.setattr(ops, "maintenance_state", lambda _r, t: state[t.host])
+    monkeypatch.setattr(ops, "set_maintenance", set_maintenance)
+    monkeypatch.setattr(each, "on_each", on_each)
+    others = [Member(n, build_target({"host": n, "domain": "api.example.com"})) for n in state]
+    done = []
+    try:
+        with ops._others_in_maintenance(others, "f"):
+            done.append("restore")
+    except typer.Exit as exc:
+        assert exc.exit_code == 4
+    assert seen == log and (done == ["restore"]) == restored
+    assert len(forgot) == 2 and all("rm -f" in s for s in forgot)  # the next deploy migrates
