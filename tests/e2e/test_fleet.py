@@ -72,8 +72,11 @@ class Fleet:
 
         return {"resolve_to": self.balancer.address, "cafile": str(acme.root_path())}
 
-    def background_load(self) -> Background:
-        return Background(self.health_url, **LOAD, **self.load_kwargs())
+    def background_load(self, requests: int = LOAD["requests"]) -> Background:
+        """Load for as long as the block runs, and at least *requests* GETs (an env change
+        needs no install: a shorter floor keeps the suite fast)."""
+        return Background(self.health_url, **{**LOAD, "requests": requests},
+                          **self.load_kwargs())
 
     def sample(self, requests: int = 300) -> LoadResult:
         return run_load(self.health_url, requests=requests, concurrency=10, **self.load_kwargs())
@@ -317,14 +320,14 @@ TOO_SHORT = "tiny-k3y"  # a SECRET_KEY only ENVIRONMENT=development accepts
 def test_env_set_rolls_across_the_fleet_under_load_health_gated(fleet: Fleet) -> None:
     before = {h.name: fleet.current(h)["id"] for h in fleet.hosts}
     (was,) = set(fleet.versions().values())
-    with fleet.background_load() as load:
+    with fleet.background_load(requests=1500) as load:
         proc = fleet.cli("env", "set", "f", "APP_VERSION", "SECRET_KEY", "--batch", "2",
                          env={"APP_VERSION": "5.0.0-env", "SECRET_KEY": ROTATED})
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     result = load.result
     print("load during the fleet env set:", result.summary())
-    assert result.sent >= 5000 and result.failed == 0, result.summary()
+    assert result.sent >= 1500 and result.failed == 0, result.summary()
     assert set(result.versions) <= {was, "5.0.0-env"}, result.summary()
     assert ROTATED not in out and SECRET not in out
     first, *others = fleet.hosts  # the canary alone, then the others together
@@ -360,7 +363,7 @@ def test_env_drift_is_flagged_and_a_change_failing_in_a_later_batch_puts_every_e
     assert "ENVIRONMENT=development" in listed.stdout  # declared plain (app.env): shown
     files, ledgers = fleet.env_files(), {h.name: fleet.ledger(h) for h in fleet.hosts}
     # a SECRET_KEY the canary (development) accepts and the others (production) refuse
-    with fleet.background_load() as load:
+    with fleet.background_load(requests=1500) as load:
         proc = fleet.cli("env", "set", "f", "SECRET_KEY", "--batch", "2",
                          env={"SECRET_KEY": TOO_SHORT})
     out = proc.stdout + proc.stderr
