@@ -1,7 +1,7 @@
 """Fleet benchmark: how a rolling deploy's time grows with the fleet, 1, 2 and 4 hosts behind the
 lab load balancer, all measured in the same run.
 
-    sudo .venv/bin/python bench/fleet_bench.py [--batch 50%] [--canary]
+    sudo .venv/bin/python bench/fleet_bench.py [--batch 50%] [--canary] [--workers 2] [--show]
 
 Boots four provisioned sandbox hosts behind one lab load balancer, bootstraps v1 on all four in
 parallel and deploys v2 to all four (warms every host's caches). Then deploys a new version to a
@@ -79,7 +79,7 @@ def boot_seconds(report: dict) -> float:
     return sum(times) / len(times)
 
 
-def write_config(tmp: Path, outputs: dict, source: Path) -> Path:
+def write_config(tmp: Path, outputs: dict, source: Path, workers: int) -> Path:
     """One stage per fleet size: f1, f2, f4 (the first N hosts of the pool)."""
     lines = []
     for n in (1, 2, 4):
@@ -89,7 +89,7 @@ def write_config(tmp: Path, outputs: dict, source: Path) -> Path:
                   f'source = "{source}"', 'include = ["app"]',
                   'requirements = "app/requirements.txt"', 'version_file = "app/VERSION"',
                   'env = { ENVIRONMENT = "production" }',
-                  'secrets_from_env = ["SECRET_KEY"]', ""]
+                  'secrets_from_env = ["SECRET_KEY"]', f"workers = {workers}", ""]
     config = tmp / "deployer.toml"
     config.write_text("\n".join(lines))
     return config
@@ -100,6 +100,9 @@ def main() -> None:
     parser.add_argument("--batch", default="50%")
     parser.add_argument("--canary", action="store_true", help="A one-host first batch.")
     parser.add_argument("--show", action="store_true", help="Print each deploy's phases.")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="Web workers per host (deployer's default 2; 1 halves each boot's "
+                             "CPU, for a machine whose cores the hosts share).")
     opts = parser.parse_args()
     global SHOW
     SHOW = opts.show
@@ -111,7 +114,8 @@ def main() -> None:
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
     sandbox.up(NAMES, snapshot="provisioned", lb_name=LB)
     try:
-        config = write_config(tmp, fleet_outputs(LB), version_copy(tmp, "1.0.0"))
+        config = write_config(tmp, fleet_outputs(LB), version_copy(tmp, "1.0.0"),
+                              opts.workers)
         boot, _, _ = cli(config, "bootstrap", "--stage", "f4", "--parallel", "4")
         warm, _, _ = cli(config, "deploy", "f4", "--source", str(version_copy(tmp, "2.0.0")),
                       "--batch", "100%")
@@ -122,6 +126,8 @@ def main() -> None:
             times[n], busy[n], report = cli(config, "deploy", f"f{n}", "--source", source,
                                             "--batch", opts.batch, *canary)
             boots[n] = boot_seconds(report)
+        print(f"{len(NAMES)} sandbox hosts sharing this machine's {os.cpu_count()} cores, "
+              f"{opts.workers} web worker{'s' * (opts.workers > 1)} each")
         print(f"bootstrap v1, 4 hosts in parallel:     {boot:6.2f} s")
         print(f"deploy v2 to 4 hosts (warms caches):   {warm:6.2f} s")
         for n, seconds in times.items():
