@@ -1,7 +1,8 @@
 """Roll a release across a fleet: preflight, the fleet lock, every host prepared at once (its
-lifecycle's first stage: lock, upload, install), then batches: the first batch started, checked
-and switched on its own (migrations once, there), every later host warmed meanwhile (started and
-checked beside the release it serves), each later batch then only switched; on failure the
+lifecycle's first stage: lock, upload, install), then batches: the first batch started and
+checked on its own while the others install (migrations once, there), switched once every host
+is installed, every later host warmed meanwhile (started and checked beside the release it
+serves), each later batch then only switched; on failure the
 revert (switched hosts back, prepared and warm ones undone and unlocked, the release marked bad
 wherever it reached).
 
@@ -219,15 +220,16 @@ class Roll:
                 if got_there:
                     reached.add(name)
 
-        # stage one on every host at once (lock, upload, install): the slow part, off the
-        # batches; each host keeps its deploy lock until its batch switches it
+        # stage one on every host (lock, upload, install; --parallel at once, the first batch
+        # first): the slow part, off the batches; each host keeps its deploy lock until its
+        # batch switches it
         self._say(f"prepare: {' '.join(hosts)}")
         width = max(1, min(self.parallel, len(hosts)))
         try:
             with ThreadPoolExecutor(width) as pool, ThreadPoolExecutor(len(hosts)) as now:
-                settle(list(pool.map(
-                    lambda n: self._prepare(remotes[n], n, rolled.run_once_on), hosts)))
-                self._batches(rolled.batches, outcomes, settle, pool, now)
+                prepared = {n: pool.submit(self._prepare, remotes[n], n, rolled.run_once_on)
+                            for b in rolled.batches for n in b}
+                self._batches(rolled.batches, prepared, outcomes, settle, pool, now)
         finally:  # prepared or warm, never switched: what ran undone, their locks given back
             failed = [n for n, o in outcomes.items() if o == plan.FAILED]
             why = f"fleet {self.action} stopped" + (f": {', '.join(failed)} failed" * bool(failed))
@@ -277,25 +279,29 @@ class Roll:
             return name, plan.UNTOUCHED, True
         return self._settled(name, run, outcome)
 
-    def _batches(self, batches: list[list[str]], outcomes: dict[str, str],
+    def _batches(self, batches: list[list[str]], prepared: dict[str, Future],
+                 outcomes: dict[str, str],
                  settle: Callable[[list[tuple[str, str, bool]]], None],
                  pool: ThreadPoolExecutor, now: ThreadPoolExecutor) -> None:
-        """Switch the prepared hosts batch by batch. The first batch is started and checked on
-        its own (a release that cannot boot is found there, on no other host); once it is
-        healthy, every later host is warmed ahead (started, checked; ``pool``: bounded) while
-        the first batch switches, so a later batch only has to switch. A batch switches once
-        the one before has switched; the rest of each host's run (drain, record, cleanup)
-        goes on beside the next batch. The first failure stops the roll."""
+        """Switch the hosts batch by batch once every one is *prepared*. The first batch is
+        started and checked on its own as soon as its hosts are prepared, while the others
+        still install (a release that cannot boot is found there, on no other host); once it
+        is healthy and every host prepared, every later host is warmed ahead (started,
+        checked; ``pool``: bounded) while the first batch switches, so a later batch only has
+        to switch. A batch switches once the one before has switched; the rest of each host's
+        run (drain, record, cleanup) goes on beside the next batch. The first failure stops
+        the roll."""
         warming: dict[str, Future] = {}  # host -> its warm-ahead
         tails: list[Future] = []  # switched hosts' drain, record, cleanup
 
         def harvest(wait_for: list[str], everything: bool = False) -> None:
-            """Settle the warm-aheads of *wait_for* (waiting) and whatever else has finished
-            (every one, waiting, with *everything*): a failure is known before the next
-            switch."""
-            for name in list(warming):
-                if everything or name in wait_for or warming[name].done():
-                    settle([warming.pop(name).result()])
+            """Settle the prepares and warm-aheads of *wait_for* (waiting) and whatever else
+            has finished (every one, waiting, with *everything*): a failure is known before
+            the next switch."""
+            for futures in (prepared, warming):
+                for name in list(futures):
+                    if everything or name in wait_for or futures[name].done():
+                        settle([futures.pop(name).result()])
             for tail in [t for t in tails if everything or t.done()]:
                 tails.remove(tail)
                 settle([tail.result()])
@@ -307,7 +313,10 @@ class Roll:
             for number, batch in enumerate(batches, 1):
                 self._say(f"batch {number}/{len(batches)}: {' '.join(batch)}")
                 if number == 1:
-                    go("health", [n for n in batch if n in self.runs])
+                    harvest(batch)
+                    if plan.FAILED not in outcomes.values():
+                        go("health", [n for n in batch if n in self.runs])
+                    harvest(list(prepared))  # no switch before every host is prepared
                     if plan.FAILED not in outcomes.values():
                         later = [n for b in batches[1:] for n in b if n in self.runs]
                         if later:

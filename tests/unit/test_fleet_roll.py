@@ -1,5 +1,6 @@
 """The fleet roll's schedule, with stand-in phases (no host): the first batch alone is started
-and checked, every later host is warmed ahead and only switched in its batch (its health asked
+and checked (while the others still install; no switch before every host installed), every
+later host is warmed ahead and only switched in its batch (its health asked
 again there), batches switch in order, and a failure anywhere stops the switches and sends
 every switched host back."""
 
@@ -23,6 +24,7 @@ HOSTS = ["w1", "w2", "w3", "w4"]
 class Log:
     def __init__(self, fail: dict[str, str]) -> None:
         self.fail, self.lines, self.lock = fail, [], threading.Lock()
+        self.canary_healthy = threading.Event()
 
     def add(self, host: str, what: str) -> None:
         with self.lock:
@@ -48,7 +50,11 @@ class Recorded(Run):
                 host = self.remote
                 what = f"{self.action} {phase}" + (" (recheck)" * (phase == "switch"
                                                                    and self.recheck))
+                if (host, phase) == ("w4", "install"):  # the last host installs slowly
+                    LOG.canary_healthy.wait(5) or LOG.add(host, "install waited in vain")
                 LOG.add(host, what)
+                if (host, phase) == ("w1", "health"):
+                    LOG.canary_healthy.set()
                 if self.action == "deploy" and LOG.fail.get(host) == phase:
                     raise UnitError(f"{phase} broke")
                 self.started = self.started or phase == "start"
@@ -89,6 +95,9 @@ def test_the_first_batch_is_checked_alone_then_the_others_warm_and_only_switch(r
     for earlier, later in (("w1", "w2"), ("w1", "w3"), ("w3", "w4"), ("w2", "w4")):
         assert LOG.index(earlier, "deploy switch" + " (recheck)" * (earlier != "w1")) < \
             LOG.index(later, "deploy switch (recheck)")
+    assert "install waited in vain" not in LOG.of("w4")  # the canary booted meanwhile
+    installed = max(LOG.index(h, "deploy install") for h in HOSTS)
+    assert installed < min(i for i, (_h, w) in enumerate(LOG.lines) if "switch" in w)
     for host in HOSTS:  # every phase once, in order
         assert [w.removeprefix("deploy ").removesuffix(" (recheck)") for w in LOG.of(host)] \
             == list(DEPLOY_PHASES)
