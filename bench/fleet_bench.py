@@ -112,8 +112,8 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="fleet-bench-"))
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
-    sandbox.up(NAMES, snapshot="provisioned", lb_name=LB)
     try:
+        sandbox.up(NAMES, snapshot="provisioned", lb_name=LB)
         config = write_config(tmp, fleet_outputs(LB), version_copy(tmp, "1.0.0"),
                               opts.workers)
         boot, _, _ = cli(config, "bootstrap", "--stage", "f4", "--parallel", "4")
